@@ -1,0 +1,143 @@
+"""The world as a MuJoCo model: ray casting for range sensors and robot contact detection.
+
+MuJoCo does no dynamics here (the base is a kinematic differential-drive model in
+motion.py); it is the geometry engine: `mj_multiRay` for the lidar and the depth camera,
+`mj_collision` for the robot's body against everything else.
+
+Geom groups: 0 static obstacles, 1 pedestrians, 2 ground planes, 3 the robot body.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from delivery_robot_nav.sim.world import Shape, World
+
+GROUP_STATIC, GROUP_ACTORS, GROUP_GROUND, GROUP_ROBOT = 0, 1, 2, 3
+
+
+def _quat_wxyz(m: np.ndarray) -> str:
+    x, y, z, w = Rotation.from_matrix(m[:3, :3]).as_quat()
+    return f'{w:.9g} {x:.9g} {y:.9g} {z:.9g}'
+
+
+def _pos(m: np.ndarray) -> str:
+    return f'{m[0, 3]:.9g} {m[1, 3]:.9g} {m[2, 3]:.9g}'
+
+
+def _geom_xml(shape: Shape, index: int) -> str:
+    """One MJCF geom for an SDF collision shape, in the world body."""
+    pose = shape.pose
+    if shape.kind == 'box':
+        kind, size = 'box', ' '.join(f'{v / 2:.9g}' for v in shape.size)
+        attrs = 'contype="0" conaffinity="1"'
+        group = GROUP_STATIC
+    elif shape.kind == 'cylinder':
+        kind, size = 'cylinder', f'{shape.size[0]:.9g} {shape.size[1] / 2:.9g}'
+        attrs, group = 'contype="0" conaffinity="1"', GROUP_STATIC
+    elif shape.kind == 'sphere':
+        kind, size = 'sphere', f'{shape.size[0]:.9g}'
+        attrs, group = 'contype="0" conaffinity="1"', GROUP_STATIC
+    else:  # plane: rotate z onto the SDF normal; size 0 means infinite in both
+        normal = np.asarray(shape.size[:3], dtype=float)
+        normal /= np.linalg.norm(normal)
+        align, _ = Rotation.align_vectors([normal], [[0.0, 0.0, 1.0]])
+        pose = pose.copy()
+        pose[:3, :3] = pose[:3, :3] @ align.as_matrix()
+        kind, size = 'plane', f'{shape.size[3] / 2:.9g} {shape.size[4] / 2:.9g} 1'
+        attrs, group = 'contype="0" conaffinity="0"', GROUP_GROUND
+    return (f'<geom name="s{index}" type="{kind}" size="{size}" pos="{_pos(pose)}" '
+            f'quat="{_quat_wxyz(pose)}" group="{group}" {attrs}/>')
+
+
+@dataclass
+class Contact:
+    other: str          # the SDF scoped name of the shape, or the actor's name
+    depth: float        # penetration, m (>= 0)
+
+
+class Scene:
+    """MuJoCo geometry of one world, its pedestrians and the robot's collision boxes."""
+
+    def __init__(self, world: World, robot_boxes: list[tuple[np.ndarray, np.ndarray]],
+                 actor_radius: float, actor_height: float):
+        shapes = [s for s in world.shapes if s.static]
+        geoms = [_geom_xml(s, i) for i, s in enumerate(shapes)]
+        actor_bodies = [
+            f'<body name="a{i}" mocap="true" pos="0 0 -100"><geom name="a{i}" type="cylinder" '
+            f'size="{actor_radius:.6g} {actor_height / 2:.6g}" pos="0 0 {actor_height / 2:.6g}" '
+            f'group="{GROUP_ACTORS}" contype="0" conaffinity="1"/></body>'
+            for i in range(len(world.actors))]
+        robot_geoms = [
+            f'<geom name="robot{i}" type="box" size="{" ".join(f"{v / 2:.6g}" for v in size)}" '
+            f'pos="{_pos(m)}" quat="{_quat_wxyz(m)}" group="{GROUP_ROBOT}" contype="1" '
+            'conaffinity="0"/>' for i, (m, size) in enumerate(robot_boxes)]
+        xml = (
+            '<mujoco model="world"><compiler angle="radian"/>'
+            '<option timestep="0.01" gravity="0 0 0"/>'
+            '<size memory="64M"/>'
+            f'<worldbody>{"".join(geoms)}{"".join(actor_bodies)}'
+            f'<body name="robot"><freejoint/>{"".join(robot_geoms)}</body>'
+            '</worldbody></mujoco>')
+        self.model = mujoco.MjModel.from_xml_string(xml)
+        self.data = mujoco.MjData(self.model)
+        self.shape_names = [s.name for s in shapes]
+        self.actor_names = [a.name for a in world.actors]
+        self.n_static = len(shapes)
+        self._actor_geom0 = self.n_static
+        self._robot_geom0 = self.n_static + len(world.actors)
+        self._geomid = np.zeros(0, dtype=np.int32)
+        self._dist = np.zeros(0)
+        self.lidar_groups = np.array([1, 1, 0, 0, 0, 0], dtype=np.uint8)
+        self.camera_groups = np.array([1, 1, 1, 0, 0, 0], dtype=np.uint8)
+
+    def set_actor_positions(self, xy: np.ndarray):
+        """Place pedestrians (n, 2) on the ground."""
+        if len(xy):
+            self.data.mocap_pos[:, :2] = xy
+            self.data.mocap_pos[:, 2] = 0.0
+
+    def set_robot_pose(self, x: float, y: float, yaw: float):
+        q = self.data.qpos
+        q[0], q[1], q[2] = x, y, 0.0
+        q[3], q[4], q[5], q[6] = math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)
+
+    def update(self):
+        """Propagate robot and pedestrian placements to the geoms (no dynamics)."""
+        mujoco.mj_kinematics(self.model, self.data)
+
+    def cast(self, origin: np.ndarray, directions: np.ndarray, cutoff: float,
+             groups: np.ndarray) -> np.ndarray:
+        """Distance along each unit direction (n, 3) to the first hit, NaN for none.
+
+        Geoms farther than cutoff are skipped, but hits beyond it are still reported:
+        callers clip to their sensor's range.
+        """
+        n = len(directions)
+        if len(self._dist) != n:
+            self._geomid = np.zeros(n, dtype=np.int32)
+            self._dist = np.zeros(n)
+        mujoco.mj_multiRay(self.model, self.data, np.asarray(origin, dtype=float),
+                           np.ascontiguousarray(directions, dtype=float).ravel(), groups, 1, -1,
+                           self._geomid, self._dist, None, n, cutoff)
+        out = self._dist.copy()
+        out[self._geomid < 0] = np.nan
+        return out
+
+    def robot_contacts(self) -> list[Contact]:
+        """Shapes and pedestrians the robot body penetrates now (after update())."""
+        mujoco.mj_collision(self.model, self.data)
+        contacts = []
+        for k in range(self.data.ncon):
+            c = self.data.contact[k]
+            other = c.geom1 if c.geom1 < self._robot_geom0 else c.geom2
+            if other >= self._robot_geom0:
+                continue
+            name = (self.shape_names[other] if other < self._actor_geom0
+                    else self.actor_names[other - self._actor_geom0])
+            contacts.append(Contact(name, max(0.0, -float(c.dist))))
+        return contacts
