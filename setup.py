@@ -45,7 +45,7 @@ setup(
     entry_points={
         'console_scripts': [
             'delivery-nav = delivery_robot_nav.cli:main',
-            'sim = delivery_robot_nav.sim.node:main',
+            'sim_node = delivery_robot_nav.sim.node:main',
             'scripted_driver = delivery_robot_nav.demo.node:main',
         ],
     },

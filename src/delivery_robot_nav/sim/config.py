@@ -1,7 +1,7 @@
 """Schema and typed view of the simulator's parameters (values: config/sim.yaml)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from delivery_robot_nav.common.params import ParamError, ParamSpec, load_params_file
@@ -11,21 +11,19 @@ NODE_NAME = 'sim_node'
 P = ParamSpec
 
 SIM_PARAMS: list[ParamSpec] = [
-    P('world_file', str, 'SDF world file; empty selects the package campus world', read_only=True),
-    P('robot_description_file', str, 'URDF of the robot; empty selects the package URDF',
-      read_only=True),
+    P('world_file', str, 'SDF world file; empty selects the package campus world'),
+    P('robot_description_file', str, 'URDF of the robot; empty selects the package URDF'),
     P('real_time_factor', float, 'simulated seconds per wall-clock second (ROS node)', '',
       0.01, 1000.0),
-    P('seed', int, 'seed of every random noise source', '', 0, 2**31 - 1, read_only=True),
+    P('seed', int, 'seed of every random noise source', '', 0, 2**31 - 1),
     P('step_rate_hz', float, 'base rate of motion integration; sensor rates divide it', 'Hz',
-      10.0, 2000.0, read_only=True),
-    P('start_x', float, 'initial robot x in the world frame', 'm', read_only=True),
-    P('start_y', float, 'initial robot y in the world frame', 'm', read_only=True),
-    P('start_yaw', float, 'initial robot heading in the world frame', 'rad', -7.0, 7.0,
-      read_only=True),
+      10.0, 2000.0),
+    P('start_x', float, 'initial robot x in the world frame', 'm'),
+    P('start_y', float, 'initial robot y in the world frame', 'm'),
+    P('start_yaw', float, 'initial robot heading in the world frame', 'rad', -7.0, 7.0),
     P('publish_ground_truth', bool, 'publish sim/ground_truth (map frame)'),
-    P('use_stamped_cmd_vel', bool, 'subscribe cmd_vel as TwistStamped instead of Twist',
-      read_only=True),
+    P('publish_odom_tf', bool, 'broadcast odom -> base_link from wheel odometry on tf'),
+    P('use_stamped_cmd_vel', bool, 'subscribe cmd_vel as TwistStamped instead of Twist'),
     P('motion.max_linear_velocity', float, 'forward speed limit of the base', 'm/s', 0.0, 5.0),
     P('motion.min_linear_velocity', float, 'reverse speed limit (negative)', 'm/s', -5.0, 0.0),
     P('motion.max_angular_velocity', float, 'yaw rate limit', 'rad/s', 0.0, 10.0),
@@ -39,46 +37,48 @@ SIM_PARAMS: list[ParamSpec] = [
     P('motion.slip_correlation_time', float, 'slip correlation time (Gauss-Markov)', 's',
       0.001, 100.0),
     P('motion.wheel_radius_error_stddev', float, 'per-run tyre radius error, fraction', '',
-      0.0, 0.1, read_only=True),
+      0.0, 0.1),
     P('motion.wheel_separation_error_stddev', float, 'per-run track width error, fraction', '',
-      0.0, 0.2, read_only=True),
-    P('odom.rate_hz', float, 'wheel odometry rate', 'Hz', 1.0, 1000.0, read_only=True),
+      0.0, 0.2),
+    P('odom.rate_hz', float, 'wheel odometry rate', 'Hz', 1.0, 1000.0),
     P('odom.encoder_ticks_per_revolution', int, 'encoder counts per wheel revolution', '',
-      1, 10**7, read_only=True),
+      1, 10**7),
     P('odom.latency', float, 'measurement to publication delay', 's', 0.0, 1.0),
-    P('lidar.rate_hz', float, 'scan rate', 'Hz', 1.0, 100.0, read_only=True),
-    P('lidar.beams', int, 'beams over 360 degrees', '', 8, 100000, read_only=True),
-    P('lidar.range_min', float, 'minimum range', 'm', 0.0, 10.0, read_only=True),
-    P('lidar.range_max', float, 'maximum range', 'm', 0.5, 300.0, read_only=True),
+    P('lidar.rate_hz', float, 'scan rate', 'Hz', 1.0, 100.0),
+    P('lidar.beams', int, 'beams over 360 degrees', '', 8, 100000),
+    P('lidar.range_min', float, 'minimum range', 'm', 0.0, 10.0),
+    P('lidar.range_max', float, 'maximum range', 'm', 0.5, 300.0),
     P('lidar.noise_stddev', float, 'gaussian range noise', 'm', 0.0, 1.0),
     P('lidar.latency', float, 'measurement to publication delay', 's', 0.0, 1.0),
-    P('imu.rate_hz', float, 'IMU rate', 'Hz', 1.0, 2000.0, read_only=True),
+    P('imu.rate_hz', float, 'IMU rate', 'Hz', 1.0, 2000.0),
     P('imu.gyro_noise_stddev', float, 'gyro white noise per sample', 'rad/s', 0.0, 1.0),
-    P('imu.gyro_bias_stddev', float, 'per-run gyro bias', 'rad/s', 0.0, 1.0, read_only=True),
+    P('imu.gyro_bias_stddev', float, 'per-run gyro bias', 'rad/s', 0.0, 1.0),
     P('imu.accel_noise_stddev', float, 'accelerometer white noise per sample', 'm/s^2', 0.0, 10.0),
-    P('imu.accel_bias_stddev', float, 'per-run accelerometer bias', 'm/s^2', 0.0, 10.0,
-      read_only=True),
+    P('imu.accel_bias_stddev', float, 'per-run accelerometer bias', 'm/s^2', 0.0, 10.0),
     P('imu.latency', float, 'measurement to publication delay', 's', 0.0, 1.0),
-    P('gnss.rate_hz', float, 'fix rate', 'Hz', 0.1, 100.0, read_only=True),
+    P('gnss.rate_hz', float, 'fix rate', 'Hz', 0.1, 100.0),
     P('gnss.horizontal_stddev', float, 'horizontal position error (correlated)', 'm', 0.0, 100.0),
     P('gnss.vertical_stddev', float, 'vertical position error (correlated)', 'm', 0.0, 100.0),
     P('gnss.correlation_time', float, 'error correlation time (Gauss-Markov)', 's', 0.0, 3600.0),
     P('gnss.latency', float, 'measurement to publication delay', 's', 0.0, 2.0),
     P('gnss.outage_regions', list, 'no-fix rectangles xmin, ymin, xmax, ymax, flattened', 'm',
       list_multiple_of=4),
-    P('depth_camera.enabled', bool, 'simulate the depth camera', read_only=True),
-    P('depth_camera.rate_hz', float, 'frame rate', 'Hz', 0.1, 100.0, read_only=True),
-    P('depth_camera.width', int, 'ray-grid columns', 'px', 2, 4096, read_only=True),
-    P('depth_camera.height', int, 'ray-grid rows', 'px', 2, 4096, read_only=True),
-    P('depth_camera.horizontal_fov', float, 'horizontal field of view', 'rad', 0.1, 3.0,
-      read_only=True),
-    P('depth_camera.range_min', float, 'closest valid depth', 'm', 0.0, 10.0, read_only=True),
-    P('depth_camera.range_max', float, 'farthest valid depth', 'm', 0.1, 100.0, read_only=True),
+    P('depth_camera.enabled', bool, 'simulate the depth camera'),
+    P('depth_camera.rate_hz', float, 'frame rate', 'Hz', 0.1, 100.0),
+    P('depth_camera.width', int, 'ray-grid columns', 'px', 2, 4096),
+    P('depth_camera.height', int, 'ray-grid rows', 'px', 2, 4096),
+    P('depth_camera.horizontal_fov', float, 'horizontal field of view', 'rad', 0.1, 3.0),
+    P('depth_camera.range_min', float, 'closest valid depth', 'm', 0.0, 10.0),
+    P('depth_camera.range_max', float, 'farthest valid depth', 'm', 0.1, 100.0),
     P('depth_camera.noise_coefficient', float, 'depth noise stddev = k * z^2', '1/m', 0.0, 1.0),
     P('depth_camera.latency', float, 'measurement to publication delay', 's', 0.0, 1.0),
-    P('actors.radius', float, 'pedestrian cylinder radius', 'm', 0.05, 2.0, read_only=True),
-    P('actors.height', float, 'pedestrian cylinder height', 'm', 0.1, 3.0, read_only=True),
+    P('actors.radius', float, 'pedestrian cylinder radius', 'm', 0.05, 2.0),
+    P('actors.height', float, 'pedestrian cylinder height', 'm', 0.1, 3.0),
 ]
+
+# The node applies these while running; every other parameter is fixed at start.
+LIVE_PARAMS = ('real_time_factor', 'publish_ground_truth')
+SIM_PARAMS = [replace(s, read_only=s.name not in LIVE_PARAMS) for s in SIM_PARAMS]
 
 
 @dataclass(frozen=True)
@@ -161,6 +161,7 @@ class SimConfig:
     step_rate_hz: float
     start_pose: tuple[float, float, float]
     publish_ground_truth: bool
+    publish_odom_tf: bool
     use_stamped_cmd_vel: bool
     motion: MotionConfig
     odom: OdomConfig
@@ -189,6 +190,7 @@ class SimConfig:
             step_rate_hz=values['step_rate_hz'],
             start_pose=(values['start_x'], values['start_y'], values['start_yaw']),
             publish_ground_truth=values['publish_ground_truth'],
+            publish_odom_tf=values['publish_odom_tf'],
             use_stamped_cmd_vel=values['use_stamped_cmd_vel'],
             motion=group(MotionConfig, 'motion'), odom=group(OdomConfig, 'odom'),
             lidar=group(LidarConfig, 'lidar'), imu=group(ImuConfig, 'imu'),

@@ -59,6 +59,11 @@ class ActorSet:
             return self._cache_p + (t - self._cache_from) * self._cache_vel
         return self._evaluate(t)
 
+    def velocities(self, t: float) -> np.ndarray:
+        """(n, 2) world velocities at time t, m/s."""
+        self.positions(t)
+        return self._cache_vel
+
     def _evaluate(self, t: float) -> np.ndarray:
         started = self.auto_start & (t >= self.delay)
         local = np.where(started, t - self.delay, 0.0)
