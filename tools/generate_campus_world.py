@@ -202,24 +202,20 @@ def actors(rng: random.Random) -> list[str]:
     out = []
     for i, route in enumerate(PEDESTRIAN_ROUTES):
         speed = rng.uniform(0.9, 1.5)
-        lane = rng.choice((-1.8, 1.8))
+        lane = 1.8                              # m right of the walkway centreline
         there = [(float(x), float(y)) for x, y in route]
         points = there + there[-2::-1]          # walk the route and back
-        waypoints, t = [], 0.0
-        for k, (x, y) in enumerate(points):
-            nx, ny = points[min(k + 1, len(points) - 1)]
-            if (nx, ny) == (x, y):
-                px, py = points[k - 1]
-                heading = math.atan2(y - py, x - px)
-            else:
-                heading = math.atan2(ny - y, nx - x)
-            # lane offset to the walker's right, perpendicular to the heading
+        # each leg in the walker's right-hand lane: both ends offset perpendicular to it
+        waypoints, t, last = [], 0.0, None
+        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+            heading = math.atan2(y1 - y0, x1 - x0)
             ox, oy = lane * math.sin(heading), -lane * math.cos(heading)
-            if k > 0:
-                px, py = points[k - 1]
-                t += math.hypot(x - px, y - py) / speed
-            waypoints.append(
-                f'<waypoint><time>{t:.2f}</time>{pose(x + ox, y + oy, 1.0, yaw=heading)}</waypoint>')
+            for px, py in ((x0 + ox, y0 + oy), (x1 + ox, y1 + oy)):
+                if last is not None:
+                    t += max(math.hypot(px - last[0], py - last[1]) / speed, 0.5)
+                waypoints.append(f'<waypoint><time>{t:.2f}</time>'
+                                 f'{pose(px, py, 1.0, yaw=heading)}</waypoint>')
+                last = (px, py)
         out.append(
             f'<actor name="pedestrian_{i}">{pose()}'
             '<skin><filename>https://fuel.gazebosim.org/1.0/Mingfei/models/actor/tip/files/meshes/walk.dae</filename>'

@@ -18,7 +18,7 @@ from delivery_robot_nav.sim.motion import BaseState, DiffDriveBase
 from delivery_robot_nav.sim.robot_model import RobotModel, load_robot_model
 from delivery_robot_nav.sim.scene import Scene
 from delivery_robot_nav.sim.sensors import DepthCamera, Gnss, Imu, Lidar, WheelOdometry
-from delivery_robot_nav.sim.world import Actor, World, load_world
+from delivery_robot_nav.common.world import Actor, World, load_world
 
 
 

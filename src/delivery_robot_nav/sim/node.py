@@ -29,7 +29,7 @@ from delivery_robot_nav.sim.core import Simulator
 from delivery_robot_nav.sim.robot_model import load_robot_model
 from delivery_robot_nav.sim.sensors import (DepthReading, GnssReading, ImuReading, OdomReading,
                                             ScanReading)
-from delivery_robot_nav.sim.world import load_world
+from delivery_robot_nav.common.world import load_world
 
 TICK_HZ = 100.0            # wall-clock rate of the stepping timer
 MAX_STEPS_PER_TICK = 200   # when the machine cannot keep up: fall behind, never spiral

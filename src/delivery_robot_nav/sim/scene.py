@@ -15,7 +15,7 @@ import mujoco
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from delivery_robot_nav.sim.world import Shape, World
+from delivery_robot_nav.common.world import Shape, World
 
 GROUP_STATIC, GROUP_ACTORS, GROUP_GROUND, GROUP_ROBOT = 0, 1, 2, 3
 
