@@ -13,6 +13,8 @@ NODE_NAME = 'scripted_driver'
 P = ParamSpec
 
 DRIVER_PARAMS: list[ParamSpec] = [
+    P('robot_description_file', str, 'URDF of the robot; empty selects the package URDF',
+      read_only=True),
     P('control_rate_hz', float, 'cmd_vel publication rate', 'Hz', 1.0, 200.0, read_only=True),
     P('cruise_speed', float, 'speed on straight route sections', 'm/s', 0.0, 3.0, read_only=True),
     P('lookahead', float, 'pure-pursuit lookahead distance', 'm', 0.1, 10.0, read_only=True),

@@ -1,0 +1,213 @@
+"""`delivery-nav`: the package's command line (one entry point, one subcommand per job)."""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from delivery_robot_nav.common.paths import share_path
+
+DESCRIPTION = """\
+Campus delivery robot navigation: simulation, maps, benchmarks.
+
+subcommands:
+  demo        drive the campus loop over real DDS (sim_node + scripted_driver processes)
+              and write a report (PNG + JSON)
+  run         drive the same loop in the lockstep simulator (no DDS, faster than real time)
+              and write the same report
+  make-map    rasterize a world's static obstacles at lidar height into a map_server map
+  world-info  summarize an SDF world (obstacles, actors, bounds, named frames)
+  bench       run the benchmarks in bench/ and collect their numbers as JSON
+"""
+
+
+def _robot_lidar_height() -> float:
+    from delivery_robot_nav.sim.robot_model import load_robot_model
+    robot = load_robot_model(share_path('urdf', 'delivery_robot.urdf'))
+    return float(robot.frame('laser_link')[2, 3])
+
+
+def cmd_world_info(args) -> int:
+    from delivery_robot_nav.common.world import load_world
+    info = load_world(args.world).info()
+    if args.json:
+        print(json.dumps(info))
+    else:
+        for key, value in info.items():
+            print(f'{key}: {value}')
+    return 0
+
+
+def cmd_make_map(args) -> int:
+    from delivery_robot_nav.common.maps import rasterize_world, save_map
+    from delivery_robot_nav.common.world import load_world
+    height = args.height if args.height is not None else _robot_lidar_height()
+    occ = rasterize_world(load_world(args.world), args.resolution, height)
+    pgm = save_map(occ, args.output)
+    h, w = occ.shape
+    print(f'wrote {args.output} and {pgm}: {w} x {h} cells of {args.resolution} m, '
+          f'obstacles sliced at z = {height:.3f} m')
+    return 0
+
+
+def cmd_run(args) -> int:
+    from delivery_robot_nav.common.maps import load_map
+    from delivery_robot_nav.common.geometry import se2_compose
+    from delivery_robot_nav.demo.config import driver_config, load_driver_params, route_points
+    from delivery_robot_nav.demo.route_driver import LockstepRouteController, RouteDriver
+    from delivery_robot_nav.evaluation.report import RunRecord, write_report
+    from delivery_robot_nav.sim.core import Simulator
+    from delivery_robot_nav.sim.scenario import run_scenario
+    import numpy as np
+
+    overrides = {'seed': args.seed}
+    if args.no_depth:
+        overrides['depth_camera.enabled'] = False
+    sim = Simulator.from_files(args.sim_config, overrides=overrides)
+    values = load_driver_params(args.demo_config)
+    driver = RouteDriver(route_points(values), driver_config(
+        values, sim.robot.footprint[2], float(sim.robot.frame('laser_link')[0, 3])))
+    controller = LockstepRouteController(driver, values['control_rate_hz'], sim.cfg.step_rate_hz)
+    log = run_scenario(sim, controller, args.max_sim_time, done=lambda: driver.done,
+                       progress=lambda t: print(f'  sim time {t:6.0f} s', end='\r'))
+    log.save(args.output)
+    start = np.array(sim.cfg.start_pose)
+    odom = np.array([[o[0], *se2_compose(start, o[1:])[:2]] for o in log.odom])
+    summary = log.summary()
+    stats = {k: v for k, v in summary.items() if k not in ('collisions', 'collision_events')}
+    stats['outcome'] = 'route_complete' if log.outcome == 'done' else log.outcome
+    stats['transport'] = 'lockstep (no DDS)'
+    record = RunRecord(title='Campus loop, lockstep simulator: scripted route driver',
+                       truth=np.column_stack([log.time, log.truth[:, :2]]),
+                       odom=odom if len(odom) else None, actors=log.actors,
+                       collisions=summary['collision_events'], stations=sim.world.stations,
+                       stats=stats)
+    occ = load_map(share_path('worlds', 'campus_map.yaml')) \
+        if Path(sim.cfg.world_file).name == 'campus.sdf' else None
+    report = write_report(record, occ, args.output)
+    _print_report(report, args.output)
+    return 0 if report['outcome'] == 'route_complete' else 1
+
+
+def cmd_demo(args) -> int:
+    from delivery_robot_nav.demo.ros_demo import run_demo
+    report = run_demo(Path(args.output), args.real_time_factor, args.max_sim_time,
+                      args.max_wall_time, args.domain_id)
+    _print_report(report, args.output)
+    return 0 if report['outcome'] == 'route_complete' else 1
+
+
+def _print_report(report: dict, output) -> None:
+    keys = ('outcome', 'transport', 'distance_m', 'sim_time_s', 'wall_time_s',
+            'real_time_factor_achieved', 'real_time_factor', 'collisions',
+            'min_center_clearance_m', 'odom_final_position_error_m')
+    print()
+    for k in keys:
+        if k in report:
+            print(f'  {k:32s} {report[k]}')
+    print(f'report: {Path(output) / "report.png"}, {Path(output) / "report.json"}')
+
+
+def cmd_bench(args) -> int:
+    bench_dir = Path(args.bench_dir) if args.bench_dir else share_path('bench')
+    scripts = sorted(p for p in bench_dir.glob('bench_*.py')
+                     if not args.only or any(k in p.stem for k in args.only))
+    if not scripts:
+        print(f'no bench_*.py scripts in {bench_dir}', file=sys.stderr)
+        return 2
+    results = {}
+    for script in scripts:
+        print(f'running {script.name} ...', file=sys.stderr)
+        proc = subprocess.run([sys.executable, str(script), '--json'], capture_output=True,
+                              text=True)
+        if proc.returncode != 0:
+            print(proc.stderr, file=sys.stderr)
+            print(f'{script.name} failed (exit {proc.returncode})', file=sys.stderr)
+            return 1
+        results.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+    text = json.dumps(results, indent=2)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(text)
+    print(text)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog='delivery-nav', description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
+
+    p = sub.add_parser('demo', help='campus loop over DDS with a report',
+                       description='Start sim_node and scripted_driver as processes (DDS on '
+                       'localhost only, a private ROS_DOMAIN_ID), record ground truth, '
+                       'odometry, pedestrians and collisions, stop when the loop is done, '
+                       'and write report.png + report.json.')
+    p.add_argument('--output', default='out/demo', help='report directory (default: out/demo)')
+    p.add_argument('--real-time-factor', type=float, default=5.0,
+                   help='simulated seconds per wall second (default: 5)')
+    p.add_argument('--max-sim-time', type=float, default=900.0,
+                   help='stop after this many simulated seconds (default: 900)')
+    p.add_argument('--max-wall-time', type=float, default=600.0,
+                   help='stop after this many wall seconds (default: 600)')
+    p.add_argument('--domain-id', type=int, default=None,
+                   help='ROS_DOMAIN_ID (default: inherited, else derived from the pid)')
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser('run', help='campus loop in the lockstep simulator with a report',
+                       description='Drive the demo route with the scripted driver in the '
+                       'lockstep simulator (no DDS) and write the same report as demo.')
+    p.add_argument('--output', default='out/run', help='report directory (default: out/run)')
+    p.add_argument('--seed', type=int, default=0, help='noise seed (default: 0)')
+    p.add_argument('--max-sim-time', type=float, default=900.0)
+    p.add_argument('--no-depth', action='store_true', help='disable the depth camera')
+    p.add_argument('--sim-config', default=None, help='simulator YAML (default: config/sim.yaml)')
+    p.add_argument('--demo-config', default=None, help='driver YAML (default: config/demo.yaml)')
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser('make-map', help='rasterize a world into a map_server map',
+                       description='Rasterize the static obstacles of an SDF world in the '
+                       'horizontal plane of the lidar into a map_server map (YAML + PGM, '
+                       'trinary). Obstacles wholly above or below that plane are left out, '
+                       'as the lidar does not see them.')
+    p.add_argument('world', help='SDF world file')
+    p.add_argument('-o', '--output', required=True, help='map YAML to write (PGM beside it)')
+    p.add_argument('--resolution', type=float, default=0.1, help='m per cell (default: 0.1)')
+    p.add_argument('--height', type=float, default=None,
+                   help='slice height in m (default: the URDF laser_link height)')
+    p.set_defaults(func=cmd_make_map)
+
+    p = sub.add_parser('world-info', help='summarize an SDF world',
+                       description='Load an SDF world with the simulator\'s loader and print '
+                       'its static obstacle count, actor count, bounds and named frames.')
+    p.add_argument('world', help='SDF world file')
+    p.add_argument('--json', action='store_true', help='print one JSON object')
+    p.set_defaults(func=cmd_world_info)
+
+    p = sub.add_parser('bench', help='run the benchmarks and collect JSON',
+                       description='Run every bench/bench_*.py script (each prints '
+                       '{key: {"median_ms": ..., "p99_ms": ..., ...}}) and merge the results.')
+    p.add_argument('--json', default=None, help='write the merged results to this file')
+    p.add_argument('--only', nargs='*', help='run only scripts whose name contains these')
+    p.add_argument('--bench-dir', default=None, help='benchmark directory (default: bench/)')
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from delivery_robot_nav.common.maps import MapError
+    from delivery_robot_nav.common.params import ParamError
+    from delivery_robot_nav.common.world import WorldError
+    from delivery_robot_nav.sim.robot_model import RobotModelError
+    try:
+        return args.func(args)
+    except (WorldError, MapError, ParamError, RobotModelError, FileNotFoundError) as exc:
+        print(f'delivery-nav {args.command}: {exc}', file=sys.stderr)
+        return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main())

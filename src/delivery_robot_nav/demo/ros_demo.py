@@ -1,0 +1,208 @@
+"""The foundation demo over real DDS: sim_node + scripted_driver processes, recorded here.
+
+`run_demo` starts the two nodes as child processes (loopback-only discovery, a private
+domain id), records what they publish with a recorder node in this process, stops them
+when the route is complete (or on a limit), and writes the report.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import rclpy
+from nav_msgs.msg import Odometry
+from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import Imu, LaserScan, NavSatFix
+
+from delivery_robot_msgs.msg import DeliveryStatus, SimCollision, TrackedObstacleArray
+from delivery_robot_nav.common import conversions as conv
+from delivery_robot_nav.common.geometry import se2_compose
+from delivery_robot_nav.common.maps import load_map
+from delivery_robot_nav.common.paths import share_path
+from delivery_robot_nav.common.world import load_world
+from delivery_robot_nav.evaluation.report import RunRecord, write_report
+from delivery_robot_nav.sim.config import load_sim_config
+
+
+def dds_environment(domain_id: int | None = None) -> dict:
+    """The environment every process of the demo runs with: loopback-only DDS discovery
+    and a domain id of its own (given, inherited, or derived from this process id)."""
+    env = dict(os.environ)
+    env['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+    if domain_id is not None:
+        env['ROS_DOMAIN_ID'] = str(domain_id)
+    else:
+        env.setdefault('ROS_DOMAIN_ID', str(100 + os.getpid() % 100))
+    env.setdefault('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp')
+    return env
+
+
+class DemoRecorder(Node):
+    """Records ground truth, odometry, pedestrians, collisions and topic rates."""
+
+    def __init__(self):
+        super().__init__('demo_recorder')
+        self.truth: list[tuple[float, float, float, float]] = []
+        self.odom: list[tuple[float, float, float, float]] = []
+        self.actors: list[np.ndarray] = []
+        self._last_actor_t = -np.inf
+        self.collisions: list[dict] = []
+        self.status: DeliveryStatus | None = None
+        self.sim_time = 0.0
+        self.counts: dict[str, int] = {}
+        self.first_stamp: dict[str, float] = {}
+        self.last_stamp: dict[str, float] = {}
+        sensor = qos_profile_sensor_data
+        self.create_subscription(Odometry, 'sim/ground_truth', self.on_truth, 50)
+        self.create_subscription(Odometry, 'odom', self.on_odom, 50)
+        self.create_subscription(TrackedObstacleArray, 'sim/actors', self.on_actors, 10)
+        self.create_subscription(SimCollision, 'sim/collisions', self.on_collision, 10)
+        self.create_subscription(DeliveryStatus, 'delivery_status', self.on_status, 10)
+        self.create_subscription(Clock, 'clock', self.on_clock, 10)
+        self.create_subscription(LaserScan, 'scan', lambda m: self.count('scan', m), sensor)
+        self.create_subscription(Imu, 'imu/data', lambda m: self.count('imu/data', m), sensor)
+        self.create_subscription(NavSatFix, 'gps/fix', lambda m: self.count('gps/fix', m), sensor)
+
+    def count(self, topic: str, msg):
+        t = conv.from_time(msg.header.stamp)
+        self.counts[topic] = self.counts.get(topic, 0) + 1
+        self.first_stamp.setdefault(topic, t)
+        self.last_stamp[topic] = t
+
+    def on_clock(self, msg: Clock):
+        self.sim_time = conv.from_time(msg.clock)
+
+    def on_truth(self, msg: Odometry):
+        self.count('sim/ground_truth', msg)
+        p = msg.pose.pose
+        self.truth.append((conv.from_time(msg.header.stamp), p.position.x, p.position.y,
+                           conv.quaternion_yaw(p.orientation)))
+
+    def on_odom(self, msg: Odometry):
+        self.count('odom', msg)
+        p = msg.pose.pose
+        self.odom.append((conv.from_time(msg.header.stamp), p.position.x, p.position.y,
+                          conv.quaternion_yaw(p.orientation)))
+
+    def on_actors(self, msg: TrackedObstacleArray):
+        t = conv.from_time(msg.header.stamp)
+        if t - self._last_actor_t >= 0.5:     # 2 Hz is plenty for the plot
+            self._last_actor_t = t
+            self.actors.append(np.array([[o.pose.pose.position.x, o.pose.pose.position.y]
+                                         for o in msg.obstacles]))
+
+    def on_collision(self, msg: SimCollision):
+        self.collisions.append({
+            'time': round(conv.from_time(msg.header.stamp), 3), 'other': msg.other,
+            'x': round(msg.robot_pose.position.x, 2), 'y': round(msg.robot_pose.position.y, 2),
+            'speed': round(float(msg.speed), 3)})
+
+    def on_status(self, msg: DeliveryStatus):
+        self.status = msg
+
+    def rates(self) -> dict[str, float]:
+        return {t: round((n - 1) / (self.last_stamp[t] - self.first_stamp[t]), 2)
+                for t, n in self.counts.items()
+                if n > 1 and self.last_stamp[t] > self.first_stamp[t]}
+
+
+def _stop(procs: list[subprocess.Popen]):
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 10.0
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def run_demo(output: Path, real_time_factor: float, max_sim_time: float,
+             max_wall_time: float, domain_id: int | None = None, log=print) -> dict:
+    env = dds_environment(domain_id)
+    os.environ.update({k: env[k] for k in ('ROS_AUTOMATIC_DISCOVERY_RANGE', 'ROS_DOMAIN_ID',
+                                           'RMW_IMPLEMENTATION')})
+    output.mkdir(parents=True, exist_ok=True)
+    sim_params, demo_params = share_path('config', 'sim.yaml'), share_path('config', 'demo.yaml')
+    commands = {
+        'sim_node': [sys.executable, '-m', 'delivery_robot_nav.sim.node', '--ros-args',
+                     '--params-file', str(sim_params),
+                     '-p', f'real_time_factor:={float(real_time_factor)}'],
+        'scripted_driver': [sys.executable, '-m', 'delivery_robot_nav.demo.node', '--ros-args',
+                            '--params-file', str(demo_params), '-p', 'use_sim_time:=true'],
+    }
+    log(f'demo: ROS_DOMAIN_ID={env["ROS_DOMAIN_ID"]}, discovery on localhost only; '
+        f'{real_time_factor}x real time; logs in {output}')
+    procs, logs = [], []
+    rclpy.init()
+    recorder = DemoRecorder()
+    outcome = 'timeout'
+    wall0 = time.monotonic()
+    try:
+        for name, cmd in commands.items():
+            f = open(output / f'{name}.log', 'w')
+            logs.append(f)
+            procs.append(subprocess.Popen(cmd, env=env, stdout=f, stderr=subprocess.STDOUT))
+        last_print = 0.0
+        while True:
+            rclpy.spin_once(recorder, timeout_sec=0.05)
+            if recorder.status is not None and \
+                    recorder.status.state == DeliveryStatus.STATE_SUCCEEDED:
+                outcome = 'route_complete'
+                break
+            if recorder.sim_time >= max_sim_time:
+                outcome = 'sim_time_limit'
+                break
+            if time.monotonic() - wall0 > max_wall_time:
+                outcome = 'wall_time_limit'
+                break
+            dead = [n for n, p in zip(commands, procs) if p.poll() is not None]
+            if dead:
+                outcome = f'process_exited:{",".join(dead)}'
+                break
+            if recorder.sim_time - last_print >= 30.0:
+                last_print = recorder.sim_time
+                remaining = (f', {recorder.status.distance_remaining:.0f} m to go'
+                             if recorder.status is not None else '')
+                log(f'  sim time {recorder.sim_time:6.0f} s{remaining}, '
+                    f'{len(recorder.collisions)} collision(s)')
+    finally:
+        _stop(procs)
+        for f in logs:
+            f.close()
+    wall = time.monotonic() - wall0
+    cfg = load_sim_config(sim_params)
+    world = load_world(cfg.world_file)
+    truth = np.array(recorder.truth).reshape(-1, 4)
+    odom = np.array(recorder.odom).reshape(-1, 4)
+    if len(odom):
+        start = np.array(cfg.start_pose)
+        mapped = np.array([se2_compose(start, o[1:]) for o in odom])
+        odom = np.column_stack([odom[:, 0], mapped[:, :2]])
+    actors = None
+    if recorder.actors and len({a.shape for a in recorder.actors}) == 1:
+        actors = np.stack(recorder.actors)
+    stats = {'outcome': outcome, 'transport': 'DDS (rclpy, Fast DDS, localhost)',
+             'real_time_factor_requested': real_time_factor,
+             'wall_time_s': round(wall, 2),
+             'sim_time_s': round(recorder.sim_time, 2),
+             'real_time_factor_achieved': round(recorder.sim_time / wall, 2) if wall else None,
+             'topic_counts': recorder.counts, 'topic_rates_hz': recorder.rates(),
+             'final_status': recorder.status.message if recorder.status else None}
+    record = RunRecord(title='Campus loop over DDS: sim_node + scripted_driver',
+                       truth=truth[:, :3], odom=odom if len(odom) else None, actors=actors,
+                       collisions=recorder.collisions, stations=world.stations, stats=stats)
+    map_yaml = share_path('worlds', 'campus_map.yaml')
+    occ = load_map(map_yaml) if Path(cfg.world_file).name == 'campus.sdf' else None
+    recorder.destroy_node()
+    rclpy.try_shutdown()
+    return write_report(record, occ, output)
