@@ -34,6 +34,7 @@ setup(
         *share('launch'),
         *share('urdf'),
         *share('worlds'),
+        *share('bench'),
     ],
     install_requires=['setuptools'],
     zip_safe=True,

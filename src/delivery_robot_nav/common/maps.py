@@ -15,6 +15,7 @@ import yaml
 from delivery_robot_nav.common.world import World, footprint_corners
 
 FREE, OCCUPIED, UNKNOWN = 0, 100, -1
+SQRT2 = 2.0 ** 0.5
 _PGM_OCCUPIED, _PGM_FREE, _PGM_UNKNOWN = 0, 254, 205
 
 
@@ -92,7 +93,8 @@ def rasterize_world(world: World, resolution: float, height: float,
 
 
 def _inside(shape, xs, ys, z, pad) -> np.ndarray:
-    """Points (xs, ys, z) inside a shape grown by `pad` horizontally."""
+    """Cell centres (xs, ys, z) of cells the shape touches: boxes grown by `pad` (half a
+    cell) along their axes, round shapes by half a cell diagonal."""
     inv = np.linalg.inv(shape.pose)
     p = inv[:3, :3] @ np.vstack([xs, ys, np.full_like(xs, z)]) + inv[:3, 3:4]
     if shape.kind == 'box':
@@ -101,10 +103,10 @@ def _inside(shape, xs, ys, z, pad) -> np.ndarray:
         return np.all(np.abs(p) <= grown, axis=0)
     if shape.kind == 'cylinder':
         r, length = shape.size
-        return (np.hypot(p[0], p[1]) <= r + pad) & (np.abs(p[2]) <= length / 2.0)
+        return (np.hypot(p[0], p[1]) <= r + pad * SQRT2) & (np.abs(p[2]) <= length / 2.0)
     if shape.kind == 'sphere':
         r = shape.size[0]
-        return np.linalg.norm(p, axis=0) <= r + pad
+        return np.linalg.norm(p, axis=0) <= r + pad * SQRT2
     return np.zeros(len(xs), dtype=bool)
 
 

@@ -130,7 +130,8 @@ class Simulator:
         root = np.random.SeedSequence(self.seed)
         rngs = [np.random.default_rng(s) for s in root.spawn(6)]
         self.dt = 1.0 / cfg.step_rate_hz
-        self.scene = Scene(world, robot.collision_boxes, cfg.actors.radius, cfg.actors.height)
+        self.scene = Scene(world, robot.collision_boxes, cfg.actors.radius, cfg.actors.height,
+                           lidar_height=float(robot.frame('laser_link')[2, 3]))
         self.actors = ActorSet(world.actors)
         self.base = DiffDriveBase(cfg.motion, robot.wheel_radius, robot.wheel_separation,
                                   start or cfg.start_pose, rngs[0])

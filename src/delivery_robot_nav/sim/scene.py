@@ -4,7 +4,10 @@ MuJoCo does no dynamics here (the base is a kinematic differential-drive model i
 motion.py); it is the geometry engine: `mj_multiRay` for the lidar and the depth camera,
 `mj_collision` for the robot's body against everything else.
 
-Geom groups: 0 static obstacles, 1 pedestrians, 2 ground planes, 3 the robot body.
+Geom groups: 0 static obstacles that cross the lidar plane, 1 pedestrians, 2 ground planes,
+3 the robot body, 4 static obstacles wholly above or below the lidar plane (tree crowns,
+planters, curbs). The base drives on flat ground, so the lidar plane is at a fixed height
+and its rays skip group 4; the depth camera sees every group but the robot.
 """
 from __future__ import annotations
 
@@ -17,7 +20,8 @@ from scipy.spatial.transform import Rotation
 
 from delivery_robot_nav.common.world import Shape, World
 
-GROUP_STATIC, GROUP_ACTORS, GROUP_GROUND, GROUP_ROBOT = 0, 1, 2, 3
+GROUP_STATIC, GROUP_ACTORS, GROUP_GROUND, GROUP_ROBOT, GROUP_OFF_PLANE = 0, 1, 2, 3, 4
+PLANE_MARGIN = 0.05    # m: a shape within this of the lidar plane counts as crossing it
 
 
 def _quat_wxyz(m: np.ndarray) -> str:
@@ -29,29 +33,39 @@ def _pos(m: np.ndarray) -> str:
     return f'{m[0, 3]:.9g} {m[1, 3]:.9g} {m[2, 3]:.9g}'
 
 
-def _geom_xml(shape: Shape, index: int) -> str:
+def _vertical_extent(shape: Shape) -> tuple[float, float]:
+    """Lowest and highest z of a box, cylinder or sphere (bounding-box corners)."""
+    if shape.kind == 'sphere':
+        r = shape.size[0]
+        return shape.xyz[2] - r, shape.xyz[2] + r
+    half = (np.array(shape.size) / 2.0 if shape.kind == 'box'
+            else np.array([shape.size[0], shape.size[0], shape.size[1] / 2.0]))
+    corners = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)]) * half
+    z = (shape.pose[:3, :3] @ corners.T)[2] + shape.xyz[2]
+    return float(z.min()), float(z.max())
+
+
+def _geom_xml(shape: Shape, index: int, lidar_height: float) -> str:
     """One MJCF geom for an SDF collision shape, in the world body."""
     pose = shape.pose
-    if shape.kind == 'box':
-        kind, size = 'box', ' '.join(f'{v / 2:.9g}' for v in shape.size)
-        attrs = 'contype="0" conaffinity="1"'
-        group = GROUP_STATIC
-    elif shape.kind == 'cylinder':
-        kind, size = 'cylinder', f'{shape.size[0]:.9g} {shape.size[1] / 2:.9g}'
-        attrs, group = 'contype="0" conaffinity="1"', GROUP_STATIC
-    elif shape.kind == 'sphere':
-        kind, size = 'sphere', f'{shape.size[0]:.9g}'
-        attrs, group = 'contype="0" conaffinity="1"', GROUP_STATIC
-    else:  # plane: rotate z onto the SDF normal; size 0 means infinite in both
+    collide = 'contype="0" conaffinity="1"'         # the robot touches it; nothing else does
+    if shape.kind == 'plane':   # rotate z onto the SDF normal; size 0 means infinite
         normal = np.asarray(shape.size[:3], dtype=float)
-        normal /= np.linalg.norm(normal)
-        align, _ = Rotation.align_vectors([normal], [[0.0, 0.0, 1.0]])
+        align, _ = Rotation.align_vectors([normal / np.linalg.norm(normal)], [[0.0, 0.0, 1.0]])
         pose = pose.copy()
         pose[:3, :3] = pose[:3, :3] @ align.as_matrix()
         kind, size = 'plane', f'{shape.size[3] / 2:.9g} {shape.size[4] / 2:.9g} 1'
-        attrs, group = 'contype="0" conaffinity="0"', GROUP_GROUND
+        collide, group = 'contype="0" conaffinity="0"', GROUP_GROUND
+    else:
+        kind, size = shape.kind, {
+            'box': lambda: ' '.join(f'{v / 2:.9g}' for v in shape.size),
+            'cylinder': lambda: f'{shape.size[0]:.9g} {shape.size[1] / 2:.9g}',
+            'sphere': lambda: f'{shape.size[0]:.9g}'}[shape.kind]()
+        low, high = _vertical_extent(shape)
+        crosses = low <= lidar_height + PLANE_MARGIN and high >= lidar_height - PLANE_MARGIN
+        group = GROUP_STATIC if crosses else GROUP_OFF_PLANE
     return (f'<geom name="s{index}" type="{kind}" size="{size}" pos="{_pos(pose)}" '
-            f'quat="{_quat_wxyz(pose)}" group="{group}" {attrs}/>')
+            f'quat="{_quat_wxyz(pose)}" group="{group}" {collide}/>')
 
 
 @dataclass
@@ -64,9 +78,9 @@ class Scene:
     """MuJoCo geometry of one world, its pedestrians and the robot's collision boxes."""
 
     def __init__(self, world: World, robot_boxes: list[tuple[np.ndarray, np.ndarray]],
-                 actor_radius: float, actor_height: float):
+                 actor_radius: float, actor_height: float, lidar_height: float):
         shapes = [s for s in world.shapes if s.static]
-        geoms = [_geom_xml(s, i) for i, s in enumerate(shapes)]
+        geoms = [_geom_xml(s, i, lidar_height) for i, s in enumerate(shapes)]
         actor_bodies = [
             f'<body name="a{i}" mocap="true" pos="0 0 -100"><geom name="a{i}" type="cylinder" '
             f'size="{actor_radius:.6g} {actor_height / 2:.6g}" pos="0 0 {actor_height / 2:.6g}" '
@@ -93,7 +107,7 @@ class Scene:
         self._geomid = np.zeros(0, dtype=np.int32)
         self._dist = np.zeros(0)
         self.lidar_groups = np.array([1, 1, 0, 0, 0, 0], dtype=np.uint8)
-        self.camera_groups = np.array([1, 1, 1, 0, 0, 0], dtype=np.uint8)
+        self.camera_groups = np.array([1, 1, 1, 0, 1, 0], dtype=np.uint8)
 
     def set_actor_positions(self, xy: np.ndarray):
         """Place pedestrians (n, 2) on the ground."""

@@ -1,0 +1,67 @@
+"""The delivery-nav command line, run as a user runs it (a subprocess)."""
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from delivery_robot_nav.common.maps import load_map
+
+
+def cli(*args, check=True):
+    proc = subprocess.run([sys.executable, '-m', 'delivery_robot_nav.cli', *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_help_explains_each_subcommand():
+    out = cli('--help').stdout
+    for sub in ('demo', 'run', 'make-map', 'world-info', 'bench'):
+        assert sub in out
+    assert 'map_server' in cli('make-map', '--help').stdout
+
+
+def test_world_info_json_on_barn(barn_dir):
+    info = json.loads(cli('world-info', barn_dir / 'worlds' / 'world_0.world', '--json').stdout)
+    assert info['static_obstacles'] == 209 and info['actors'] == 0
+    xmin, ymin, xmax, ymax = info['bounds_m']
+    assert xmin < xmax and ymin < ymax
+
+
+def test_world_info_on_campus(repo):
+    info = json.loads(cli('world-info', repo / 'worlds' / 'campus.sdf', '--json').stdout)
+    assert info['actors'] >= 20 and info['static_obstacles'] > 100
+    assert info['bounds_m'][2] - info['bounds_m'][0] >= 300
+
+
+def test_make_map_writes_a_loadable_map(barn_dir, tmp_path):
+    cli('make-map', barn_dir / 'worlds' / 'world_0.world', '-o', tmp_path / 'barn.yaml',
+        '--resolution', '0.05')
+    m = load_map(tmp_path / 'barn.yaml')
+    assert m.resolution == 0.05 and (m.grid == 100).sum() > 0
+
+
+def test_bad_world_is_exit_2_with_the_reason(tmp_path):
+    bad = tmp_path / 'bad.sdf'
+    bad.write_text('<sdf version="1.9"><world name="w"><road name="r"/></world></sdf>')
+    proc = cli('world-info', bad, check=False)
+    assert proc.returncode == 2
+    assert 'bad.sdf:1: <road>: unsupported element' in proc.stderr
+
+
+def test_run_writes_report_png_and_json(repo, tmp_path):
+    demo = yaml.safe_load((repo / 'config' / 'demo.yaml').read_text())
+    demo['scripted_driver']['ros__parameters']['route'] = [-140.0, -72.0, -140.0, -62.0,
+                                                           -132.0, -60.0]
+    short = tmp_path / 'short.yaml'
+    short.write_text(yaml.safe_dump(demo))
+    out = tmp_path / 'report'
+    cli('run', '--output', out, '--demo-config', short, '--max-sim-time', '60', '--no-depth')
+    report = json.loads((out / 'report.json').read_text())
+    assert report['outcome'] == 'route_complete' and report['collisions'] == 0
+    assert report['distance_m'] == pytest.approx(18.0, abs=2.0)
+    assert (out / 'report.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    assert (out / 'summary.json').is_file() and (out / 'log.npz').is_file()

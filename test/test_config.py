@@ -1,0 +1,70 @@
+"""Parameter files against their schemas: every number declared, every error named."""
+import pytest
+import yaml
+
+from delivery_robot_nav.common.params import ParamError, load_params_file
+from delivery_robot_nav.demo.config import DRIVER_PARAMS, load_driver_params
+from delivery_robot_nav.demo.config import NODE_NAME as DRIVER_NODE
+from delivery_robot_nav.sim.config import NODE_NAME, SIM_PARAMS, load_sim_config
+
+
+@pytest.mark.parametrize('file, node, specs', [
+    ('sim.yaml', NODE_NAME, SIM_PARAMS), ('demo.yaml', DRIVER_NODE, DRIVER_PARAMS)])
+def test_config_files_match_their_schema(repo, file, node, specs):
+    values = load_params_file(repo / 'config' / file, node, specs)
+    assert set(values) == {s.name for s in specs}
+    for spec in specs:
+        assert spec.description and (spec.type is not float or spec.unit is not None)
+
+
+def test_sim_config_types_and_sensor_periods():
+    cfg = load_sim_config()
+    assert cfg.period_steps('imu') == 1 and cfg.period_steps('lidar') == 10
+    assert cfg.lidar.beams >= 720 and cfg.lidar.range_max == 30.0
+    assert all(len(r) == 4 for r in cfg.gnss.outage_regions)
+
+
+def _write(tmp_path, repo, edit):
+    doc = yaml.safe_load((repo / 'config' / 'sim.yaml').read_text())
+    edit(doc['sim_node']['ros__parameters'])
+    path = tmp_path / 'sim.yaml'
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+@pytest.mark.parametrize('edit, message', [
+    (lambda p: p['lidar'].update(beams=3), r'"lidar.beams": must be >= 8'),
+    (lambda p: p['lidar'].update(noise_stddev='high'), r'"lidar.noise_stddev": expected a number'),
+    (lambda p: p['imu'].update(rate_hz=float('nan')), r'"imu.rate_hz": expected a finite number'),
+    (lambda p: p['motion'].pop('cmd_timeout'), r'missing parameter\(s\) for sim_node: motion.cmd_timeout'),
+    (lambda p: p['lidar'].update(rnage_max=3.0), r'unknown parameter\(s\) for sim_node: lidar.rnage_max'),
+    (lambda p: p['gnss'].update(outage_regions=[1.0, 2.0, 3.0]), r'"gnss.outage_regions": expected a multiple of 4'),
+    (lambda p: p['gnss'].update(outage_regions=[5.0, 0.0, 1.0, 1.0]), r'xmin < xmax'),
+    (lambda p: p['lidar'].update(rate_hz=7.0), r'"lidar.rate_hz" = 7.0 must divide step_rate_hz'),
+    (lambda p: p.update(publish_ground_truth=1), r'"publish_ground_truth": expected true or false'),
+])
+def test_bad_sim_config_names_file_and_field(tmp_path, repo, edit, message):
+    path = _write(tmp_path, repo, edit)
+    with pytest.raises(ParamError, match=message) as info:
+        load_sim_config(path)
+    assert str(path) in str(info.value)
+
+
+def test_not_yaml_and_wrong_node(tmp_path):
+    bad = tmp_path / 'bad.yaml'
+    bad.write_text('sim_node: [unclosed')
+    with pytest.raises(ParamError, match='not valid YAML'):
+        load_sim_config(bad)
+    other = tmp_path / 'other.yaml'
+    other.write_text('some_node:\n  ros__parameters: {}\n')
+    with pytest.raises(ParamError, match=r'expected "sim_node: ros__parameters'):
+        load_sim_config(other)
+
+
+def test_driver_route_must_be_pairs(tmp_path, repo):
+    doc = yaml.safe_load((repo / 'config' / 'demo.yaml').read_text())
+    doc['scripted_driver']['ros__parameters']['route'] = [1.0, 2.0, 3.0]
+    path = tmp_path / 'demo.yaml'
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(ParamError, match=r'"route": expected a multiple of 2'):
+        load_driver_params(path)
