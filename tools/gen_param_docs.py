@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""Regenerate the parameter tables in docs/nodes/*.md from the schemas and config/*.yaml.
+
+Each table sits between `<!-- params:begin -->` and `<!-- params:end -->`; test_docs.py
+fails when a table is stale. Run: .venv/bin/python tools/gen_param_docs.py
+"""
+import re
+from pathlib import Path
+
+from delivery_robot_nav.common.params import markdown_table
+from delivery_robot_nav.demo import config as demo_config
+from delivery_robot_nav.sim import config as sim_config
+
+DOCS = Path(__file__).resolve().parents[1] / 'docs' / 'nodes'
+BLOCK = re.compile(r'(<!-- params:begin -->\n).*?(<!-- params:end -->)', re.S)
+
+
+def tables() -> dict[Path, str]:
+    from delivery_robot_nav.common.params import load_params_file
+    sim_values = load_params_file(sim_config.default_config_path(), sim_config.NODE_NAME,
+                                  sim_config.SIM_PARAMS)
+    drv_values = demo_config.load_driver_params()
+    return {DOCS / 'sim_node.md': markdown_table(sim_config.SIM_PARAMS, sim_values),
+            DOCS / 'scripted_driver.md': markdown_table(demo_config.DRIVER_PARAMS, drv_values)}
+
+
+def render(path: Path, table: str) -> str:
+    text = path.read_text()
+    if not BLOCK.search(text):
+        raise SystemExit(f'{path}: no <!-- params:begin --> ... <!-- params:end --> block')
+    return BLOCK.sub(lambda m: m.group(1) + table + '\n' + m.group(2), text)
+
+
+def main():
+    for path, table in tables().items():
+        path.write_text(render(path, table))
+        print(f'updated {path}')
+
+
+if __name__ == '__main__':
+    main()
