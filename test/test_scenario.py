@@ -65,3 +65,11 @@ def test_same_seed_same_run_different_seed_different_noise(write_sdf):
     runs = [run_scenario(make_sim(path, seed=s), lambda step: (1.0, 0.3), 3.0) for s in (7, 7, 8)]
     assert np.array_equal(runs[0].truth, runs[1].truth)
     assert not np.array_equal(runs[0].truth, runs[2].truth)
+
+
+def test_non_static_model_is_an_obstacle_where_the_world_puts_it(write_sdf):
+    crate = WALL.format(x=3.0).replace('<static>true</static>', '<static>false</static>')
+    sim = make_sim(write_sdf(crate), **NOISELESS)
+    assert len(sim.world.dynamic_shapes) == 1 and not sim.world.obstacles
+    log = run_scenario(sim, lambda step: (1.0, 0.0), max_time=6.0, stop_on_collision=True)
+    assert log.outcome == 'collision' and log.collisions[0].other == 'wall::link::collision'

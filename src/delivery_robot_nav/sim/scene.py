@@ -79,7 +79,9 @@ class Scene:
 
     def __init__(self, world: World, robot_boxes: list[tuple[np.ndarray, np.ndarray]],
                  actor_radius: float, actor_height: float, lidar_height: float):
-        shapes = [s for s in world.shapes if s.static]
+        # non-static models stand where the world puts them: the base is kinematic and
+        # pushes nothing, so they behave as fixed obstacles (docs/ARCHITECTURE.md)
+        shapes = list(world.shapes)
         geoms = [_geom_xml(s, i, lidar_height) for i, s in enumerate(shapes)]
         actor_bodies = [
             f'<body name="a{i}" mocap="true" pos="0 0 -100"><geom name="a{i}" type="cylinder" '
