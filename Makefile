@@ -25,8 +25,15 @@ help:
 
 setup: $(VENV)/.stamp-package
 
+# Host needs (Debian 12: apt-get install python3-venv python3-dev build-essential).
+HOST_HINT := needs Python 3.11 with venv and headers and a C/C++ compiler; on Debian 12: \
+	sudo apt-get install python3-venv python3-dev build-essential
+
 $(VENV)/.stamp-deps: requirements.txt constraints.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@command -v cc >/dev/null && command -v c++ >/dev/null || { echo "make setup $(HOST_HINT)"; exit 1; }
+	@$(PYTHON) -c 'import sys, sysconfig, os; sys.exit(sys.version_info[:2] != (3, 11) or not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+	  || { echo "make setup $(HOST_HINT) ($(PYTHON) is not 3.11 or lacks Python.h)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); echo "make setup $(HOST_HINT)"; exit 1; }
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	touch $@
 
