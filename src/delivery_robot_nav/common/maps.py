@@ -15,7 +15,6 @@ import yaml
 from delivery_robot_nav.common.world import World, footprint_corners
 
 FREE, OCCUPIED, UNKNOWN = 0, 100, -1
-SQRT2 = 2.0 ** 0.5
 _PGM_OCCUPIED, _PGM_FREE, _PGM_UNKNOWN = 0, 254, 205
 
 
@@ -62,10 +61,12 @@ def rasterize_world(world: World, resolution: float, height: float,
                     margin: float = 2.0) -> OccupancyMap:
     """Occupancy of the world's static obstacles in the horizontal plane z = height.
 
-    A cell is occupied when its centre, padded by half a cell, lies inside an obstacle's
-    3-D collision shape at that height: thin poles still mark their cell, and obstacles
-    wholly above or below the plane (tree crowns, planters, curbs) do not appear, exactly
-    as a planar lidar at that height does not see them.
+    A cell is occupied when its centre lies inside an obstacle's 3-D collision shape at
+    that height, so the occupied region's edge lies on the true surface on average (no
+    bias for scan matching); the cell under each obstacle's centre is always marked, so
+    obstacles thinner than a cell do not vanish. Obstacles wholly above or below the plane
+    (tree crowns, planters, curbs) do not appear, exactly as a planar lidar at that height
+    does not see them.
     """
     if resolution <= 0:
         raise MapError(f'resolution must be positive, got {resolution}')
@@ -76,37 +77,38 @@ def rasterize_world(world: World, resolution: float, height: float,
     rows = int(np.ceil((ymax + margin - origin[1]) / resolution))
     grid = np.zeros((rows, width), dtype=np.int8)
     m = OccupancyMap(grid, resolution, (round(float(origin[0]), 9), round(float(origin[1]), 9)))
-    pad = resolution / 2.0
     for shape in world.obstacles:
         corners = footprint_corners(shape)
-        r0, c0 = m.world_to_cell(corners[:, 0].min() - pad, corners[:, 1].min() - pad)
-        r1, c1 = m.world_to_cell(corners[:, 0].max() + pad, corners[:, 1].max() + pad)
+        r0, c0 = m.world_to_cell(corners[:, 0].min(), corners[:, 1].min())
+        r1, c1 = m.world_to_cell(corners[:, 0].max(), corners[:, 1].max())
         r0, c0 = max(int(r0), 0), max(int(c0), 0)
         r1, c1 = min(int(r1), rows - 1), min(int(c1), width - 1)
         if r1 < r0 or c1 < c0:
             continue
         rr, cc = np.mgrid[r0:r1 + 1, c0:c1 + 1]
         xs, ys = m.cell_centers(rr.ravel(), cc.ravel())
-        inside = _inside(shape, xs, ys, height, pad)
+        inside = _inside(shape, xs, ys, height)
         grid[rr.ravel()[inside], cc.ravel()[inside]] = OCCUPIED
+        if _inside(shape, *shape.xyz[:2, None], height).any():   # crosses the plane
+            rc, cc0 = m.world_to_cell(shape.xyz[0], shape.xyz[1])
+            if 0 <= rc < rows and 0 <= cc0 < width:
+                grid[rc, cc0] = OCCUPIED
     return m
 
 
-def _inside(shape, xs, ys, z, pad) -> np.ndarray:
-    """Cell centres (xs, ys, z) of cells the shape touches: boxes grown by `pad` (half a
-    cell) along their axes, round shapes by half a cell diagonal."""
+def _inside(shape, xs, ys, z) -> np.ndarray:
+    """Which points (xs, ys, z) lie inside the shape."""
     inv = np.linalg.inv(shape.pose)
     p = inv[:3, :3] @ np.vstack([xs, ys, np.full_like(xs, z)]) + inv[:3, 3:4]
     if shape.kind == 'box':
         half = np.asarray(shape.size)[:, None] / 2.0
-        grown = half + np.array([[pad], [pad], [0.0]])
-        return np.all(np.abs(p) <= grown, axis=0)
+        return np.all(np.abs(p) <= half, axis=0)
     if shape.kind == 'cylinder':
         r, length = shape.size
-        return (np.hypot(p[0], p[1]) <= r + pad * SQRT2) & (np.abs(p[2]) <= length / 2.0)
+        return (np.hypot(p[0], p[1]) <= r) & (np.abs(p[2]) <= length / 2.0)
     if shape.kind == 'sphere':
         r = shape.size[0]
-        return np.linalg.norm(p, axis=0) <= r + pad * SQRT2
+        return np.linalg.norm(p, axis=0) <= r
     return np.zeros(len(xs), dtype=bool)
 
 

@@ -1,0 +1,177 @@
+"""Planar extended Kalman filter: wheel odometry, IMU yaw rate, GNSS and map-based poses.
+
+State (map frame, REP 103): x, y (m), yaw (rad), v (m/s, forward), w (rad/s), b_g (rad/s,
+gyro z bias). Constant-velocity motion model driven by white acceleration noise, as in
+robot_localization's EKF (Moore & Stouch 2014), with the gyro bias as a random walk so the
+IMU's yaw rate can be fused without its turn-on bias leaking into the heading.
+
+Every update is gated by the Mahalanobis distance of its innovation (chi-square quantile of
+the configured probability): a GNSS multipath jump or a wrong map match is rejected and
+counted instead of being fused. Non-finite measurements or covariances are rejected too.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.stats import chi2
+
+X, Y, YAW, V, W, BG = range(6)
+N = 6
+
+
+class EkfError(ValueError):
+    """An invalid filter configuration or initialization."""
+
+
+@dataclass(frozen=True)
+class EkfConfig:
+    linear_accel_stddev: float = 1.0        # m/s^2, process noise on v
+    angular_accel_stddev: float = 1.5       # rad/s^2, process noise on w
+    gyro_bias_walk_stddev: float = 1e-4     # rad/s per sqrt(s)
+    position_walk_stddev: float = 0.01      # m per sqrt(s): unmodelled lateral slip
+    yaw_walk_stddev: float = 0.002          # rad per sqrt(s)
+    gate_probability: float = 0.999         # Mahalanobis gate, chi-square quantile
+    max_dt: float = 0.5                     # s, longest single prediction step
+
+
+@dataclass
+class EkfCounters:
+    accepted: dict = field(default_factory=dict)
+    rejected_gate: dict = field(default_factory=dict)
+    rejected_invalid: dict = field(default_factory=dict)
+
+    def bump(self, table: dict, kind: str):
+        table[kind] = table.get(kind, 0) + 1
+
+
+class PlanarEkf:
+    def __init__(self, cfg: EkfConfig):
+        if not 0.0 < cfg.gate_probability < 1.0:
+            raise EkfError(f'gate_probability must be in (0, 1), got {cfg.gate_probability}')
+        self.cfg = cfg
+        self.x = np.zeros(N)
+        self.P = np.eye(N)
+        self.t: float | None = None
+        self.counters = EkfCounters()
+        self._gate = {k: float(chi2.ppf(cfg.gate_probability, k)) for k in (1, 2, 3)}
+
+    @property
+    def initialized(self) -> bool:
+        return self.t is not None
+
+    def initialize(self, t: float, pose, pose_cov, gyro_bias_stddev: float = 0.005):
+        pose = np.asarray(pose, dtype=float)
+        cov = np.asarray(pose_cov, dtype=float)
+        if pose.shape != (3,) or cov.shape != (3, 3) or not (
+                np.all(np.isfinite(pose)) and np.all(np.isfinite(cov))):
+            raise EkfError('initial pose must be 3 finite numbers with a finite 3x3 covariance')
+        self.x = np.zeros(N)
+        self.x[:3] = pose
+        self.P = np.diag([0.0, 0.0, 0.0, 0.25, 0.25, gyro_bias_stddev ** 2])
+        self.P[:3, :3] = cov
+        self.t = float(t)
+
+    # ------------------------------------------------------------------ prediction
+    def predict(self, t: float):
+        """Propagate to time t (no-op for t <= current time)."""
+        if self.t is None or t <= self.t:
+            return
+        remaining = t - self.t
+        while remaining > 1e-12:
+            dt = min(remaining, self.cfg.max_dt)
+            self._predict(dt)
+            remaining -= dt
+        self.t = float(t)
+
+    def _predict(self, dt: float):
+        x, c = self.x, self.cfg
+        yaw, v, w = x[YAW], x[V], x[W]
+        cy, sy = math.cos(yaw), math.sin(yaw)
+        x[X] += v * cy * dt
+        x[Y] += v * sy * dt
+        x[YAW] = (yaw + w * dt + math.pi) % (2.0 * math.pi) - math.pi
+        F = np.eye(N)
+        F[X, YAW], F[X, V] = -v * sy * dt, cy * dt
+        F[Y, YAW], F[Y, V] = v * cy * dt, sy * dt
+        F[YAW, W] = dt
+        Q = np.zeros(N)
+        Q[X] = Q[Y] = c.position_walk_stddev ** 2 * dt
+        Q[YAW] = c.yaw_walk_stddev ** 2 * dt
+        Q[V] = c.linear_accel_stddev ** 2 * dt
+        Q[W] = c.angular_accel_stddev ** 2 * dt
+        Q[BG] = c.gyro_bias_walk_stddev ** 2 * dt
+        self.P = F @ self.P @ F.T + np.diag(Q)
+
+    # ------------------------------------------------------------------ updates
+    def _update(self, kind: str, innovation: np.ndarray, H: np.ndarray, R: np.ndarray,
+                gate: bool = True) -> bool:
+        if not (np.all(np.isfinite(innovation)) and np.all(np.isfinite(R))):
+            self.counters.bump(self.counters.rejected_invalid, kind)
+            return False
+        S = H @ self.P @ H.T + R
+        try:
+            S_inv = np.linalg.inv(S)
+        except np.linalg.LinAlgError:
+            self.counters.bump(self.counters.rejected_invalid, kind)
+            return False
+        d2 = float(innovation @ S_inv @ innovation)
+        if gate and d2 > self._gate[len(innovation)]:
+            self.counters.bump(self.counters.rejected_gate, kind)
+            return False
+        K = self.P @ H.T @ S_inv
+        self.x = self.x + K @ innovation
+        self.x[YAW] = (self.x[YAW] + math.pi) % (2.0 * math.pi) - math.pi
+        I_KH = np.eye(N) - K @ H
+        self.P = I_KH @ self.P @ I_KH.T + K @ R @ K.T      # Joseph form: stays symmetric PSD
+        self.counters.bump(self.counters.accepted, kind)
+        return True
+
+    def update_twist(self, t: float, v: float, w: float, var_v: float, var_w: float) -> bool:
+        """Wheel-odometry body velocities."""
+        self.predict(t)
+        H = np.zeros((2, N))
+        H[0, V] = H[1, W] = 1.0
+        z = np.array([v, w], dtype=float)
+        # not gated: the wheels are the backbone of the prediction, and a real change of
+        # speed (braking) would otherwise look like an outlier to a filter that lags it
+        return self._update('twist', z - H @ self.x, H, np.diag([var_v, var_w]), gate=False)
+
+    def update_yaw_rate(self, t: float, wz: float, var: float) -> bool:
+        """IMU gyro z: measures w + b_g."""
+        self.predict(t)
+        H = np.zeros((1, N))
+        H[0, W] = H[0, BG] = 1.0
+        return self._update('yaw_rate', np.array([wz - self.x[W] - self.x[BG]]), H,
+                            np.array([[var]]))
+
+    def update_position(self, t: float, xy, cov, offset=(0.0, 0.0), kind='gnss') -> bool:
+        """A position of a point mounted at `offset` (base frame), e.g. the GNSS antenna."""
+        self.predict(t)
+        ox, oy = offset
+        c, s = math.cos(self.x[YAW]), math.sin(self.x[YAW])
+        predicted = np.array([self.x[X] + c * ox - s * oy, self.x[Y] + s * ox + c * oy])
+        H = np.zeros((2, N))
+        H[0, X] = H[1, Y] = 1.0
+        H[0, YAW] = -s * ox - c * oy
+        H[1, YAW] = c * ox - s * oy
+        return self._update(kind, np.asarray(xy, dtype=float) - predicted, H,
+                            np.asarray(cov, dtype=float))
+
+    def update_pose(self, t: float, pose, cov, kind='map_pose', gate=True) -> bool:
+        """A full planar pose (x, y, yaw), e.g. from matching the lidar to the map."""
+        self.predict(t)
+        H = np.zeros((3, N))
+        H[0, X] = H[1, Y] = H[2, YAW] = 1.0
+        innovation = np.asarray(pose, dtype=float) - self.x[:3]
+        innovation[2] = (innovation[2] + math.pi) % (2.0 * math.pi) - math.pi
+        return self._update(kind, innovation, H, np.asarray(cov, dtype=float), gate=gate)
+
+    @property
+    def pose(self) -> np.ndarray:
+        return self.x[:3].copy()
+
+    @property
+    def pose_cov(self) -> np.ndarray:
+        return self.P[:3, :3].copy()

@@ -1,0 +1,310 @@
+"""The localizer: EKF (odometry, IMU, GNSS) + particle filter on the map, as one estimate.
+
+- Every measurement enters the EKF at its own stamp. Sensors arrive late by different
+  latencies (GNSS 100 ms, lidar 20 ms); a measurement older than the newest one processed
+  rewinds the filter to a snapshot before it and replays the rest (history of
+  `history_length` s), as robot_localization's lagged-data smoothing does.
+- Scans drive the particle filter with the odometry increment since the previous scan
+  (odometry interpolated at the scan stamps), the PF estimate is refined by scan matching,
+  and the refined pose (covariance inflated, gated) is an EKF pose measurement.
+- GNSS fixes: NO_FIX and non-finite fixes are ignored (counted); positions go through a
+  local tangent plane at the configured datum (no UTM zones); covariance types are honoured
+  (UNKNOWN: the configured default).
+- When the particle filter, converged and matching the map well, disagrees with the EKF
+  for `max_rejected_map_poses` scans in a row, the EKF is reset to it (re-localization after
+  a kidnap); until then the state is reported as lost.
+"""
+from __future__ import annotations
+
+import bisect
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from delivery_robot_nav.common.geodesy import geodetic_to_enu
+from delivery_robot_nav.common.geometry import se2_compose, se2_inverse, wrap_angle
+from delivery_robot_nav.common.maps import OccupancyMap
+from delivery_robot_nav.localization.ekf import EkfConfig, PlanarEkf
+from delivery_robot_nav.localization.likelihood_field import FieldConfig, LikelihoodField
+from delivery_robot_nav.localization.particle_filter import ParticleFilter, PfConfig
+
+COVARIANCE_TYPE_UNKNOWN = 0
+
+
+@dataclass(frozen=True)
+class LocalizerConfig:
+    ekf: EkfConfig = EkfConfig()
+    field: FieldConfig = FieldConfig()
+    pf: PfConfig = PfConfig()
+    laser_pose: tuple[float, float, float] = (0.0, 0.0, 0.0)     # in base_link
+    gnss_offset: tuple[float, float] = (0.0, 0.0)                 # antenna in base_link
+    datum: tuple[float, float, float] = (0.0, 0.0, 0.0)           # lat, lon, alt of map origin
+    use_odometry: bool = True
+    use_imu: bool = True
+    use_gnss: bool = True
+    use_lidar: bool = True
+    gnss_default_stddev: float = 3.0        # m, for COVARIANCE_TYPE_UNKNOWN fixes
+    twist_min_stddev: float = 0.02          # m/s and rad/s, floor on odometry twist noise
+    lidar_range_max: float = 30.0
+    pf_min_travel: float = 0.05             # m: fewer scans while standing still
+    pf_min_rotation: float = 0.05           # rad
+    map_pose_inflation: float = 4.0         # scan-match covariance multiplier
+    map_pose_min_stddev: float = 0.01       # m (and rad / 2)
+    map_pose_max_rms: float = 0.15          # m: refined fits worse than this are not used
+    map_pose_min_inliers: float = 0.4       # fraction of beams that must explain the map
+    converged_stddev: float = 0.5           # m: PF spread under which it counts as converged
+    max_rejected_map_poses: int = 20
+    history_length: float = 1.0             # s of measurements kept for out-of-order fusion
+    initial_stddev: tuple[float, float, float] = (0.5, 0.5, 0.2)
+
+
+@dataclass
+class LocalizerStatus:
+    initialized: bool = False
+    lost: bool = False
+    relocalizations: int = 0
+    rejected: dict = field(default_factory=dict)      # reason -> count
+    last_stamp: dict = field(default_factory=dict)    # sensor -> stamp of the last accepted
+    pf_stddev: float = math.inf
+    scan_match_rms: float = math.inf
+
+    def reject(self, reason: str):
+        self.rejected[reason] = self.rejected.get(reason, 0) + 1
+
+
+class Localizer:
+    def __init__(self, cfg: LocalizerConfig, occ: OccupancyMap | None,
+                 rng: np.random.Generator | None = None):
+        self.cfg = cfg
+        self.rng = rng or np.random.default_rng(0)
+        self.ekf = PlanarEkf(cfg.ekf)
+        self.pf = (ParticleFilter(LikelihoodField(occ, cfg.field), cfg.pf, self.rng)
+                   if occ is not None and cfg.use_lidar else None)
+        self.status = LocalizerStatus()
+        self._odom: deque = deque()          # (t, x, y, yaw) wheel odometry poses
+        self._history: list = []              # (stamp, seq, apply, snapshot-before)
+        self._seq = 0
+        self._pf_odom: np.ndarray | None = None   # odometry pose at the PF's last update
+        self._rejected_map_poses = 0
+        self._last_fix: tuple[float, float, float, float] | None = None   # t, e, n, stddev
+        if self.pf is not None:
+            self.pf.injection_sampler = self._recovery_poses
+
+    def _recovery_poses(self, n: int) -> np.ndarray:
+        """Recovery particles: around a recent GNSS fix (any heading) when there is one,
+        else anywhere on free space."""
+        fix = self._last_fix
+        now = self.ekf.t if self.ekf.t is not None else -math.inf
+        if fix is None or now - fix[0] > 5.0:
+            return self.pf.sample_free_poses(n)
+        _, e, north, sd = fix
+        xy = np.column_stack([e, north]) + self.rng.normal(0.0, 2.0 * sd, (n, 2))
+        return np.column_stack([xy, self.rng.uniform(-math.pi, math.pi, n)])
+
+    # ------------------------------------------------------------------ setup
+    def initialize(self, t: float, pose, stddev=None):
+        sd = np.asarray(stddev if stddev is not None else self.cfg.initial_stddev, dtype=float)
+        cov = np.diag(sd ** 2)
+        self.ekf.initialize(t, pose, cov)
+        if self.pf is not None:
+            self.pf.initialize_gaussian(pose, cov)
+        self._history.clear()
+        self._pf_odom = None
+        self.status.initialized = True
+        self.status.lost = False
+
+    def reset_time(self):
+        """After time jumped backwards (simulation reset): forget everything time-stamped."""
+        self._odom.clear()
+        self._history.clear()
+        self._pf_odom = None
+        self.ekf.t = None
+        self.status.initialized = False
+
+    # ------------------------------------------------------------------ fusion machinery
+    def _fuse(self, stamp: float, kind: str, apply) -> bool:
+        """Apply `apply(ekf)` at `stamp`, rewinding and replaying for late arrivals."""
+        if not self.ekf.initialized:
+            self.status.reject(f'{kind}: not initialized')
+            return False
+        newest = self._history[-1][0] if self._history else self.ekf.t
+        if stamp < self.ekf.t - self.cfg.history_length or (
+                not self._history and stamp < self.ekf.t):
+            self.status.reject(f'{kind}: older than the history')
+            return False
+        self._seq += 1
+        entry = [stamp, self._seq, apply, None]
+        if stamp >= newest:
+            entry[3] = (self.ekf.x.copy(), self.ekf.P.copy(), self.ekf.t)
+            ok = apply(self.ekf)
+            self._history.append(entry)
+        else:
+            i = bisect.bisect_right([h[0] for h in self._history], stamp)
+            x, P, t = self._history[i][3]
+            self.ekf.x, self.ekf.P, self.ekf.t = x.copy(), P.copy(), t
+            self._history.insert(i, entry)
+            ok = False
+            for j in range(i, len(self._history)):
+                h = self._history[j]
+                h[3] = (self.ekf.x.copy(), self.ekf.P.copy(), self.ekf.t)
+                result = h[2](self.ekf)
+                if j == i:
+                    ok = result
+        cutoff = self._history[-1][0] - self.cfg.history_length
+        while self._history and self._history[0][0] < cutoff:
+            self._history.pop(0)
+        return ok
+
+    def _odom_at(self, t: float) -> np.ndarray | None:
+        """Wheel-odometry pose interpolated at t (None when t is outside the buffer)."""
+        if not self._odom or t < self._odom[0][0] - 1e-9 or t > self._odom[-1][0] + 0.05:
+            return None
+        times = [o[0] for o in self._odom]
+        i = bisect.bisect_left(times, t)
+        if i >= len(times):
+            return np.array(self._odom[-1][1:])
+        if i == 0 or times[i] == t:
+            return np.array(self._odom[i][1:])
+        (t0, *p0), (t1, *p1) = self._odom[i - 1], self._odom[i]
+        a = (t - t0) / (t1 - t0)
+        return np.array([p0[0] + a * (p1[0] - p0[0]), p0[1] + a * (p1[1] - p0[1]),
+                         float(wrap_angle(p0[2] + a * float(wrap_angle(p1[2] - p0[2]))))])
+
+    # ------------------------------------------------------------------ sensors
+    def on_odometry(self, t: float, pose, v: float, w: float, var_v: float, var_w: float) -> bool:
+        if not all(math.isfinite(a) for a in (*pose, v, w, var_v, var_w)):
+            self.status.reject('odometry: non-finite')
+            return False
+        if self._odom and t <= self._odom[-1][0]:
+            if t < self._odom[-1][0] - 1.0:
+                self.reset_time()
+            else:
+                self.status.reject('odometry: out of order')
+                return False
+        self._odom.append((t, *(float(p) for p in pose)))
+        while self._odom and self._odom[0][0] < t - 2.0 * self.cfg.history_length - 1.0:
+            self._odom.popleft()
+        self.status.last_stamp['odometry'] = t
+        if not self.cfg.use_odometry:
+            return False
+        floor = self.cfg.twist_min_stddev ** 2        # encoder quantization, timing jitter
+        var_v, var_w = max(var_v, floor), max(var_w, floor)
+        return self._fuse(t, 'odometry', lambda ekf: ekf.update_twist(t, v, w, var_v, var_w))
+
+    def on_imu(self, t: float, wz: float, var: float) -> bool:
+        if not (math.isfinite(wz) and math.isfinite(var)) or var < 0:
+            self.status.reject('imu: non-finite')
+            return False
+        self.status.last_stamp['imu'] = t
+        if not self.cfg.use_imu:
+            return False
+        var = max(var, 1e-8)
+        return self._fuse(t, 'imu', lambda ekf: ekf.update_yaw_rate(t, wz, var))
+
+    def on_gnss(self, t: float, status: int, lat: float, lon: float, alt: float,
+                cov: np.ndarray | None, cov_type: int) -> bool:
+        if status < 0:
+            self.status.reject('gnss: no fix')
+            return False
+        if not (math.isfinite(lat) and math.isfinite(lon)):
+            self.status.reject('gnss: non-finite position')
+            return False
+        e, n, _ = geodetic_to_enu(lat, lon, alt if math.isfinite(alt) else self.cfg.datum[2],
+                                  *self.cfg.datum)
+        if cov_type == COVARIANCE_TYPE_UNKNOWN or cov is None:
+            R = np.eye(2) * self.cfg.gnss_default_stddev ** 2
+        else:
+            R = np.asarray(cov, dtype=float).reshape(3, 3)[:2, :2]
+            if not np.all(np.isfinite(R)) or R[0, 0] <= 0 or R[1, 1] <= 0:
+                self.status.reject('gnss: invalid covariance')
+                return False
+        self.status.last_stamp['gnss'] = t
+        self._last_fix = (t, float(e), float(n), float(math.sqrt(max(R[0, 0], R[1, 1]))))
+        if not self.status.initialized:
+            return False
+        if not self.cfg.use_gnss:
+            return False
+        z = (float(e), float(n))
+        off = self.cfg.gnss_offset
+        return self._fuse(t, 'gnss', lambda ekf: ekf.update_position(t, z, R, off))
+
+    def on_scan(self, t: float, ranges, angles) -> bool:
+        if self.pf is None:
+            return False
+        ranges = np.asarray(ranges, dtype=float)
+        if ranges.size == 0:
+            self.status.reject('scan: empty')
+            return False
+        self.status.last_stamp['scan'] = t
+        if not self.status.initialized:
+            return False
+        odom = self._odom_at(t)
+        if odom is None:
+            self.status.reject('scan: no odometry at its stamp')
+            return False
+        if self._pf_odom is not None:
+            delta = se2_compose(se2_inverse(self._pf_odom), odom)
+            if math.hypot(delta[0], delta[1]) < self.cfg.pf_min_travel and \
+                    abs(delta[2]) < self.cfg.pf_min_rotation and not self.status.lost:
+                return False
+            self.pf.predict(delta)
+        self._pf_odom = odom
+        r, a = ParticleFilter.select_beams(ranges, angles, self.cfg.pf.max_beams,
+                                           self.cfg.lidar_range_max)
+        if len(r) < 10:
+            self.status.reject('scan: fewer than 10 usable beams')
+            return False
+        self.pf.update(r, a, self.cfg.laser_pose)
+        mean, cov = self.pf.estimate()
+        spread = math.sqrt(max(cov[0, 0] + cov[1, 1], 0.0))
+        self.status.pf_stddev = spread
+        if spread > self.cfg.converged_stddev:
+            self.status.lost = True
+            return False
+        # all finite beams for the refinement: more points, better conditioning
+        r_all, a_all = ParticleFilter.select_beams(ranges, angles, len(ranges),
+                                                   self.cfg.lidar_range_max)
+        pose, pose_cov, rms, inliers = self.pf.refine(mean, r_all, a_all, self.cfg.laser_pose)
+        self.status.scan_match_rms = rms
+        if rms > self.cfg.map_pose_max_rms or inliers < self.cfg.map_pose_min_inliers:
+            self.status.reject('scan: poor map match')
+            return False
+        floor = np.diag([self.cfg.map_pose_min_stddev ** 2] * 2 +
+                        [(self.cfg.map_pose_min_stddev / 2) ** 2])
+        R = pose_cov * self.cfg.map_pose_inflation + floor
+        ok = self._fuse(t, 'map_pose', lambda ekf: ekf.update_pose(t, pose, R))
+        if ok:
+            self._rejected_map_poses = 0
+            self.status.lost = self.pf.lost
+            return True
+        self._rejected_map_poses += 1
+        if self._rejected_map_poses >= self.cfg.max_rejected_map_poses:
+            # the map keeps agreeing with itself and not with the EKF: trust the map
+            self.ekf.x[:3] = pose
+            self.ekf.P[:3, :3] = R
+            self._history.clear()
+            self._rejected_map_poses = 0
+            self.status.relocalizations += 1
+            self.status.lost = False
+        else:
+            self.status.lost = True
+        return False
+
+    # ------------------------------------------------------------------ outputs
+    def pose_at(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """Pose and covariance predicted to t (the filter itself is not changed)."""
+        x, P, t0 = self.ekf.x.copy(), self.ekf.P.copy(), self.ekf.t
+        self.ekf.predict(t)
+        out = self.ekf.pose, self.ekf.pose_cov
+        self.ekf.x, self.ekf.P, self.ekf.t = x, P, t0
+        return out
+
+    def map_to_odom(self) -> np.ndarray | None:
+        """map -> odom as (x, y, yaw), from the newest odometry pose and the estimate then."""
+        if not self._odom or not self.ekf.initialized:
+            return None
+        t, *odom = self._odom[-1]
+        pose, _ = self.pose_at(t)
+        return se2_compose(pose, se2_inverse(np.array(odom)))
