@@ -47,7 +47,8 @@ class LocalizationRun:
         dist = np.hypot(err[:, 0], err[:, 1])
         yaw = wrap_angle(self.estimate[sel, 2] - self.truth[sel, 2])
         cov = self.cov[sel, :2, :2]
-        inside = [float(e @ np.linalg.solve(c, e)) <= 6.18 for e, c in zip(err, cov)]
+        # the 2-sigma ellipse: Mahalanobis distance <= 2
+        inside = [float(e @ np.linalg.solve(c, e)) <= 4.0 for e, c in zip(err, cov)]
         return {'samples': int(sel.sum()),
                 'position_rmse_m': round(float(np.sqrt(np.mean(dist ** 2))), 4),
                 'position_max_m': round(float(dist.max()), 4),

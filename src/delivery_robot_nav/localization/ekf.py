@@ -31,7 +31,7 @@ class EkfConfig:
     angular_accel_stddev: float = 1.5       # rad/s^2, process noise on w
     gyro_bias_walk_stddev: float = 1e-4     # rad/s per sqrt(s)
     position_walk_stddev: float = 0.01      # m per sqrt(s): unmodelled lateral slip
-    yaw_walk_stddev: float = 0.002          # rad per sqrt(s)
+    yaw_walk_stddev: float = 0.01           # rad per sqrt(s): odometry yaw-rate errors
     gate_probability: float = 0.999         # Mahalanobis gate, chi-square quantile
     max_dt: float = 0.5                     # s, longest single prediction step
 
@@ -56,6 +56,12 @@ class PlanarEkf:
         self.t: float | None = None
         self.counters = EkfCounters()
         self._gate = {k: float(chi2.ppf(cfg.gate_probability, k)) for k in (1, 2, 3)}
+        self._identity = np.eye(N)
+        self._q_rate = np.array([cfg.position_walk_stddev ** 2, cfg.position_walk_stddev ** 2,
+                                 cfg.yaw_walk_stddev ** 2, cfg.linear_accel_stddev ** 2,
+                                 cfg.angular_accel_stddev ** 2, cfg.gyro_bias_walk_stddev ** 2])
+        self._H_twist = np.zeros((2, N))
+        self._H_twist[0, V] = self._H_twist[1, W] = 1.0
 
     @property
     def initialized(self) -> bool:
@@ -86,23 +92,18 @@ class PlanarEkf:
         self.t = float(t)
 
     def _predict(self, dt: float):
-        x, c = self.x, self.cfg
+        x = self.x
         yaw, v, w = x[YAW], x[V], x[W]
         cy, sy = math.cos(yaw), math.sin(yaw)
         x[X] += v * cy * dt
         x[Y] += v * sy * dt
         x[YAW] = (yaw + w * dt + math.pi) % (2.0 * math.pi) - math.pi
-        F = np.eye(N)
+        F = self._identity.copy()
         F[X, YAW], F[X, V] = -v * sy * dt, cy * dt
         F[Y, YAW], F[Y, V] = v * cy * dt, sy * dt
         F[YAW, W] = dt
-        Q = np.zeros(N)
-        Q[X] = Q[Y] = c.position_walk_stddev ** 2 * dt
-        Q[YAW] = c.yaw_walk_stddev ** 2 * dt
-        Q[V] = c.linear_accel_stddev ** 2 * dt
-        Q[W] = c.angular_accel_stddev ** 2 * dt
-        Q[BG] = c.gyro_bias_walk_stddev ** 2 * dt
-        self.P = F @ self.P @ F.T + np.diag(Q)
+        self.P = F @ self.P @ F.T
+        self.P[np.diag_indices(N)] += self._q_rate * dt
 
     # ------------------------------------------------------------------ updates
     def _update(self, kind: str, innovation: np.ndarray, H: np.ndarray, R: np.ndarray,
@@ -110,20 +111,21 @@ class PlanarEkf:
         if not (np.all(np.isfinite(innovation)) and np.all(np.isfinite(R))):
             self.counters.bump(self.counters.rejected_invalid, kind)
             return False
-        S = H @ self.P @ H.T + R
+        PHt = self.P @ H.T
+        S = H @ PHt + R
         try:
             S_inv = np.linalg.inv(S)
         except np.linalg.LinAlgError:
             self.counters.bump(self.counters.rejected_invalid, kind)
             return False
         d2 = float(innovation @ S_inv @ innovation)
-        if gate and d2 > self._gate[len(innovation)]:
+        if not math.isfinite(d2) or (gate and d2 > self._gate[len(innovation)]):
             self.counters.bump(self.counters.rejected_gate, kind)
             return False
-        K = self.P @ H.T @ S_inv
+        K = PHt @ S_inv
         self.x = self.x + K @ innovation
         self.x[YAW] = (self.x[YAW] + math.pi) % (2.0 * math.pi) - math.pi
-        I_KH = np.eye(N) - K @ H
+        I_KH = self._identity - K @ H
         self.P = I_KH @ self.P @ I_KH.T + K @ R @ K.T      # Joseph form: stays symmetric PSD
         self.counters.bump(self.counters.accepted, kind)
         return True
@@ -131,8 +133,7 @@ class PlanarEkf:
     def update_twist(self, t: float, v: float, w: float, var_v: float, var_w: float) -> bool:
         """Wheel-odometry body velocities."""
         self.predict(t)
-        H = np.zeros((2, N))
-        H[0, V] = H[1, W] = 1.0
+        H = self._H_twist
         z = np.array([v, w], dtype=float)
         # not gated: the wheels are the backbone of the prediction, and a real change of
         # speed (braking) would otherwise look like an outlier to a filter that lags it

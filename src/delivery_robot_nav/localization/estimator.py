@@ -46,6 +46,12 @@ class LocalizerConfig:
     use_gnss: bool = True
     use_lidar: bool = True
     gnss_default_stddev: float = 3.0        # m, for COVARIANCE_TYPE_UNKNOWN fixes
+    # GNSS errors are correlated over tens of seconds (multipath, atmosphere), so
+    # consecutive fixes are not independent: their variance is multiplied by this.
+    gnss_variance_inflation: float = 4.0
+    # After this many fixes in a row rejected by the gate, the position covariance is
+    # widened to the disagreement so the EKF can follow GNSS again (no silent divergence).
+    max_rejected_gnss: int = 10
     twist_min_stddev: float = 0.02          # m/s and rad/s, floor on odometry twist noise
     lidar_range_max: float = 30.0
     pf_min_travel: float = 0.05             # m: fewer scans while standing still
@@ -53,6 +59,11 @@ class LocalizerConfig:
     map_pose_inflation: float = 4.0         # scan-match covariance multiplier
     map_pose_min_stddev: float = 0.01       # m (and rad / 2)
     map_pose_max_rms: float = 0.15          # m: refined fits worse than this are not used
+    # Error of the map itself (cell quantization, 0.1 m cells: 0.1 / sqrt(12) = 0.029 m per
+    # axis, plus mapping error): a bias shared by consecutive scans, so fusing more scans
+    # does not shrink it. Added to the reported covariance while lidar-localized.
+    map_error_stddev: float = 0.04          # m
+    map_error_yaw_stddev: float = 0.003     # rad
     map_pose_min_inliers: float = 0.4       # fraction of beams that must explain the map
     converged_stddev: float = 0.5           # m: PF spread under which it counts as converged
     max_rejected_map_poses: int = 20
@@ -88,6 +99,7 @@ class Localizer:
         self._seq = 0
         self._pf_odom: np.ndarray | None = None   # odometry pose at the PF's last update
         self._rejected_map_poses = 0
+        self._rejected_gnss = 0
         self._last_fix: tuple[float, float, float, float] | None = None   # t, e, n, stddev
         if self.pf is not None:
             self.pf.injection_sampler = self._recovery_poses
@@ -228,7 +240,23 @@ class Localizer:
             return False
         z = (float(e), float(n))
         off = self.cfg.gnss_offset
-        return self._fuse(t, 'gnss', lambda ekf: ekf.update_position(t, z, R, off))
+        R = R * self.cfg.gnss_variance_inflation
+        ok = self._fuse(t, 'gnss', lambda ekf: ekf.update_position(t, z, R, off))
+        if ok:
+            self._rejected_gnss = 0
+            return True
+        self._rejected_gnss += 1
+        if self._rejected_gnss >= self.cfg.max_rejected_gnss and self.status.last_stamp.get(
+                'map_pose', -math.inf) < t - 5.0:
+            # GNSS has disagreed for a while and the map is not vouching for the estimate:
+            # widen the position uncertainty to the disagreement and let GNSS pull it back
+            miss = np.asarray(z) - self.ekf.x[:2]
+            self.ekf.P[:2, :2] += np.eye(2) * float(miss @ miss)
+            self.ekf.P[2, 2] += 0.1
+            self._history.clear()
+            self._rejected_gnss = 0
+            self.status.reject('gnss: persistent disagreement, covariance widened')
+        return False
 
     def on_scan(self, t: float, ranges, angles) -> bool:
         if self.pf is None:
@@ -276,6 +304,7 @@ class Localizer:
         R = pose_cov * self.cfg.map_pose_inflation + floor
         ok = self._fuse(t, 'map_pose', lambda ekf: ekf.update_pose(t, pose, R))
         if ok:
+            self.status.last_stamp['map_pose'] = t
             self._rejected_map_poses = 0
             self.status.lost = self.pf.lost
             return True
@@ -294,12 +323,17 @@ class Localizer:
 
     # ------------------------------------------------------------------ outputs
     def pose_at(self, t: float) -> tuple[np.ndarray, np.ndarray]:
-        """Pose and covariance predicted to t (the filter itself is not changed)."""
+        """Pose and covariance predicted to t (the filter itself is not changed); the
+        covariance includes the map's own error while lidar-localized."""
         x, P, t0 = self.ekf.x.copy(), self.ekf.P.copy(), self.ekf.t
         self.ekf.predict(t)
-        out = self.ekf.pose, self.ekf.pose_cov
+        pose, cov = self.ekf.pose, self.ekf.pose_cov
         self.ekf.x, self.ekf.P, self.ekf.t = x, P, t0
-        return out
+        last_map = self.status.last_stamp.get('map_pose')
+        if last_map is not None and t - last_map < 1.0:
+            c = self.cfg
+            cov = cov + np.diag([c.map_error_stddev ** 2] * 2 + [c.map_error_yaw_stddev ** 2])
+        return pose, cov
 
     def map_to_odom(self) -> np.ndarray | None:
         """map -> odom as (x, y, yaw), from the newest odometry pose and the estimate then."""

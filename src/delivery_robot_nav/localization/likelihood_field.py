@@ -37,19 +37,20 @@ class LikelihoodField:
         hit = np.exp(-0.5 * (self.distance / cfg.sigma_hit) ** 2)
         self.log_p = np.log(cfg.z_hit * hit + cfg.z_rand).astype(np.float32)
         self.log_p_outside = float(np.log(cfg.z_rand))
+        # the table again with a one-cell border holding the outside value: lookups clip
+        # their indices into it instead of masking
+        self._log_p_padded = np.pad(self.log_p, 1, constant_values=self.log_p_outside).ravel()
         self.free = occ.grid == 0
         gy, gx = np.gradient(self.distance.astype(float), occ.resolution)
         self._grad = (gx.astype(np.float32), gy.astype(np.float32))
 
     def log_likelihood(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
         """Per-endpoint log-likelihood (any shape); outside the map: the random floor."""
-        col = np.floor((xs - self.origin[0]) / self.resolution).astype(np.int64)
-        row = np.floor((ys - self.origin[1]) / self.resolution).astype(np.int64)
         h, w = self.shape
-        inside = (row >= 0) & (row < h) & (col >= 0) & (col < w)
-        out = np.full(xs.shape, self.log_p_outside, dtype=np.float32)
-        out[inside] = self.log_p[row[inside], col[inside]]
-        return out
+        inv = 1.0 / self.resolution
+        col = np.clip(np.floor((xs - self.origin[0]) * inv), -1, w).astype(np.int64) + 1
+        row = np.clip(np.floor((ys - self.origin[1]) * inv), -1, h).astype(np.int64) + 1
+        return self._log_p_padded[row * (w + 2) + col]
 
     def distance_gradient(self, xs: np.ndarray, ys: np.ndarray):
         """Bilinear distance (m) and its gradient at points; outside: max distance, 0."""

@@ -56,6 +56,7 @@ class ParticleFilter:
         self.updates = 0
         # where recovery particles come from: free space, unless told better (e.g. GNSS)
         self.injection_sampler = self.sample_free_poses
+        self._estimate = None
 
     def sample_free_poses(self, n: int) -> np.ndarray:
         xy = self.field.sample_free(n, self.rng)
@@ -74,6 +75,7 @@ class ParticleFilter:
         self.log_w = np.full(n, -math.log(n))
         self.w_slow = self.w_fast = 0.0
         self.lost = False
+        self._estimate = None
 
     def initialize_global(self, n: int | None = None):
         """Particles spread uniformly over free space, any heading."""
@@ -83,6 +85,7 @@ class ParticleFilter:
         self.particles = np.column_stack([xy, yaw])
         self.log_w = np.full(n, -math.log(n))
         self.w_slow = self.w_fast = 0.0
+        self._estimate = None
 
     # ------------------------------------------------------------------ motion
     def predict(self, delta):
@@ -105,6 +108,7 @@ class ParticleFilter:
         r1 = rot1 + sd_rot1 * noise[:, 0]
         tr = trans + sd_trans * noise[:, 1]
         r2 = rot2 + sd_rot2 * noise[:, 2]
+        self._estimate = None
         heading = self.particles[:, 2] + r1
         self.particles[:, 0] += tr * np.cos(heading)
         self.particles[:, 1] += tr * np.sin(heading)
@@ -122,14 +126,20 @@ class ParticleFilter:
         return ranges[idx], np.asarray(angles, dtype=float)[idx]
 
     def endpoints(self, poses: np.ndarray, ranges, angles, laser=(0.0, 0.0, 0.0)):
-        """World endpoints (n, k) of beams from each pose (n, 3)."""
+        """World endpoints (n, k) of beams from each pose (n, 3).
+
+        cos/sin of (particle heading + beam angle) by the angle-sum identities: two outer
+        products instead of n * k trigonometric calls.
+        """
         lx, ly, lth = laser
         c, s = np.cos(poses[:, 2]), np.sin(poses[:, 2])
         ox = poses[:, 0] + c * lx - s * ly
         oy = poses[:, 1] + s * lx + c * ly
-        theta = poses[:, 2:3] + lth + angles[None, :]
-        return ox[:, None] + ranges[None, :] * np.cos(theta), \
-            oy[:, None] + ranges[None, :] * np.sin(theta)
+        beam = lth + np.asarray(angles, dtype=float)
+        rc, rs = ranges * np.cos(beam), ranges * np.sin(beam)   # beam vectors, laser frame
+        ex = ox[:, None] + c[:, None] * rc[None, :] - s[:, None] * rs[None, :]
+        ey = oy[:, None] + s[:, None] * rc[None, :] + c[:, None] * rs[None, :]
+        return ex, ey
 
     def update(self, ranges, angles, laser=(0.0, 0.0, 0.0)) -> bool:
         """Weight particles by a scan (beams already selected). False if nothing usable."""
@@ -151,6 +161,9 @@ class ParticleFilter:
         self.w_fast = avg if self.updates == 0 else self.w_fast + c.alpha_fast * (avg - self.w_fast)
         self.updates += 1
         self.lost = self.updates > 10 and self.w_fast < c.lost_ratio * self.w_slow
+        # the estimate is the posterior before resampling: recovery particles injected by
+        # the resampler carry no evidence yet and must not widen it
+        self._estimate = self._weighted_estimate(w)
         if 1.0 / float(w @ w) < c.resample_threshold * len(w):
             self.resample()
         return True
@@ -192,9 +205,14 @@ class ParticleFilter:
 
     # ------------------------------------------------------------------ estimate
     def estimate(self) -> tuple[np.ndarray, np.ndarray]:
-        """Weighted mean (circular for yaw) and covariance of the particles."""
+        """Weighted mean (circular for yaw) and covariance of the posterior at the last
+        measurement update (or of the current particles when there was none since)."""
+        if self._estimate is not None:
+            return self._estimate
         w = np.exp(self.log_w)
-        w /= w.sum()
+        return self._weighted_estimate(w / w.sum())
+
+    def _weighted_estimate(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p = self.particles
         yaw = math.atan2(float(w @ np.sin(p[:, 2])), float(w @ np.cos(p[:, 2])))
         mean = np.array([float(w @ p[:, 0]), float(w @ p[:, 1]), yaw])

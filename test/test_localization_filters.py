@@ -1,0 +1,210 @@
+"""Localization building blocks without ROS: EKF, likelihood field, particle filter, fusion."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from delivery_robot_nav.common.maps import OCCUPIED, OccupancyMap
+from delivery_robot_nav.localization.ekf import EkfConfig, EkfError, PlanarEkf
+from delivery_robot_nav.localization.estimator import Localizer, LocalizerConfig
+from delivery_robot_nav.localization.likelihood_field import FieldConfig, LikelihoodField
+from delivery_robot_nav.localization.particle_filter import ParticleFilter, PfConfig
+
+
+def room_map(res=0.05) -> OccupancyMap:
+    """A 20 m x 12 m room with walls and a few pillars: no symmetry."""
+    h, w = int(12 / res), int(20 / res)
+    grid = np.zeros((h, w), dtype=np.int8)
+    grid[:2, :] = grid[-2:, :] = grid[:, :2] = grid[:, -2:] = OCCUPIED
+    for (x, y, r) in [(4.0, 3.0, 0.3), (13.0, 8.5, 0.5), (16.0, 3.5, 0.2), (7.5, 9.0, 0.4)]:
+        rows, cols = np.mgrid[:h, :w]
+        grid[np.hypot((cols + 0.5) * res - x, (rows + 0.5) * res - y) <= r] = OCCUPIED
+    grid[int(5 / res):int(7 / res), int(9 / res):int(10 / res)] = OCCUPIED   # a box
+    return OccupancyMap(grid, res, (0.0, 0.0))
+
+
+def cast(occ: OccupancyMap, pose, n=360, max_range=15.0, noise=0.0, rng=None):
+    """Ray-march a scan in an occupancy map (test oracle, 1 cm steps)."""
+    angles = np.linspace(-math.pi, math.pi, n, endpoint=False)
+    steps = np.arange(0.05, max_range, 0.01)
+    xs = pose[0] + np.cos(pose[2] + angles)[:, None] * steps[None, :]
+    ys = pose[1] + np.sin(pose[2] + angles)[:, None] * steps[None, :]
+    hit = occ.occupied_at(xs, ys)
+    first = np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
+    ranges = np.where(first >= 0, steps[np.maximum(first, 0)], np.inf)
+    if noise:
+        ranges = ranges + rng.normal(0, noise, n)
+    return ranges, angles
+
+
+# ------------------------------------------------------------------ EKF
+
+def test_ekf_fuses_twist_and_converges_on_positions():
+    ekf = PlanarEkf(EkfConfig())
+    ekf.initialize(0.0, (0.0, 0.0, 0.0), np.diag([4.0, 4.0, 0.01]))
+    rng = np.random.default_rng(0)
+    for k in range(1, 501):
+        t = k * 0.02
+        ekf.update_twist(t, 1.0, 0.0, 1e-4, 1e-4)
+        if k % 10 == 0:
+            ekf.update_position(t, (t * 1.0 + 3.0 + rng.normal(0, 0.3), rng.normal(0, 0.3)),
+                                np.eye(2) * 0.09)
+    # the initial 3 m offset (inside the 2 m initial sigma's gate) has been absorbed
+    assert ekf.x[0] == pytest.approx(10.0 + 3.0, abs=0.3)
+    assert ekf.x[3] == pytest.approx(1.0, abs=0.05)
+
+
+def test_ekf_gate_rejects_a_multipath_jump_and_counts_it():
+    ekf = PlanarEkf(EkfConfig())
+    ekf.initialize(0.0, (0.0, 0.0, 0.0), np.diag([0.01, 0.01, 0.001]))
+    assert not ekf.update_position(0.1, (25.0, 0.0), np.eye(2))
+    assert ekf.counters.rejected_gate == {'gnss': 1}
+    assert abs(ekf.x[0]) < 0.1
+
+
+def test_ekf_rejects_non_finite_measurements():
+    ekf = PlanarEkf(EkfConfig())
+    ekf.initialize(0.0, (0.0, 0.0, 0.0), np.eye(3))
+    assert not ekf.update_position(0.1, (math.nan, 0.0), np.eye(2))
+    assert not ekf.update_twist(0.2, 1.0, 0.0, math.inf, 1.0)
+    assert ekf.counters.rejected_invalid == {'gnss': 1, 'twist': 1}
+    assert np.all(np.isfinite(ekf.x)) and np.all(np.isfinite(ekf.P))
+    with pytest.raises(EkfError):
+        ekf.initialize(0.0, (math.nan, 0, 0), np.eye(3))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(['twist', 'rate', 'pos', 'pose']),
+                          st.floats(-50, 50), st.floats(-50, 50), st.floats(1e-4, 100.0)),
+                min_size=1, max_size=40))
+def test_ekf_stays_finite_and_covariance_stays_symmetric_psd(ops):
+    ekf = PlanarEkf(EkfConfig())
+    ekf.initialize(0.0, (0.0, 0.0, 0.0), np.eye(3))
+    t = 0.0
+    for kind, a, b, var in ops:
+        t += 0.05
+        if kind == 'twist':
+            ekf.update_twist(t, a, b / 10, var, var)
+        elif kind == 'rate':
+            ekf.update_yaw_rate(t, b / 10, var)
+        elif kind == 'pos':
+            ekf.update_position(t, (a, b), np.eye(2) * var, offset=(-0.2, 0.0))
+        else:
+            ekf.update_pose(t, (a, b, b / 20), np.eye(3) * var)
+        assert np.all(np.isfinite(ekf.x)) and np.all(np.isfinite(ekf.P))
+        assert np.allclose(ekf.P, ekf.P.T, atol=1e-9)
+        assert np.linalg.eigvalsh(ekf.P).min() > -1e-9
+        assert -math.pi <= ekf.x[2] < math.pi
+
+
+# ------------------------------------------------------------------ likelihood field
+
+def test_likelihood_field_distances_and_gradient():
+    occ = room_map()
+    field = LikelihoodField(occ, FieldConfig())
+    # 1 m from the inner face of the left wall (x = 0.1): distance 1, gradient +x
+    d, gx, gy = field.distance_gradient(np.array([1.1]), np.array([6.0]))
+    assert d[0] == pytest.approx(1.0, abs=0.03)
+    assert gx[0] == pytest.approx(1.0, abs=0.05) and abs(gy[0]) < 0.05
+    on_wall = field.log_likelihood(np.array([0.05]), np.array([6.0]))
+    far = field.log_likelihood(np.array([10.0]), np.array([10.5]))
+    outside = field.log_likelihood(np.array([-50.0]), np.array([6.0]))
+    assert on_wall[0] > far[0] and outside[0] == pytest.approx(math.log(0.1))
+
+
+# ------------------------------------------------------------------ particle filter
+
+def test_particle_filter_converges_and_refines_to_centimetres():
+    rng = np.random.default_rng(1)
+    occ = room_map()
+    pf = ParticleFilter(LikelihoodField(occ, FieldConfig()), PfConfig(), rng)
+    truth = np.array([6.0, 5.0, 0.4])
+    pf.initialize_gaussian(truth + [0.4, -0.3, 0.1], np.diag([0.25, 0.25, 0.04]), 2000)
+    for _ in range(8):
+        pf.predict((0.0, 0.0, 0.0))
+        r, a = ParticleFilter.select_beams(*cast(occ, truth, noise=0.01, rng=rng), 90, 15.0)
+        pf.update(r, a)
+    mean, cov = pf.estimate()
+    assert np.hypot(*(mean[:2] - truth[:2])) < 0.15
+    r, a = ParticleFilter.select_beams(*cast(occ, truth, noise=0.01, rng=rng), 360, 15.0)
+    refined, rcov, rms, inliers = pf.refine(mean, r, a)
+    assert np.hypot(*(refined[:2] - truth[:2])) < 0.03
+    assert abs(refined[2] - truth[2]) < 0.01 and inliers > 0.9
+    assert len(pf.particles) < 2000                           # KLD shrank the set
+
+
+def test_particle_filter_global_localization_in_an_asymmetric_room():
+    rng = np.random.default_rng(2)
+    occ = room_map(0.1)
+    pf = ParticleFilter(LikelihoodField(occ, FieldConfig()), PfConfig(max_particles=8000), rng)
+    pf.initialize_global()
+    truth = np.array([11.0, 4.0, -2.0])
+    for _ in range(15):
+        pf.predict((0.0, 0.0, 0.0))
+        pf.update(*ParticleFilter.select_beams(*cast(occ, truth, noise=0.01, rng=rng), 90, 15.0))
+    mean, _ = pf.estimate()
+    assert np.hypot(*(mean[:2] - truth[:2])) < 0.3
+    assert abs(math.remainder(mean[2] - truth[2], 2 * math.pi)) < 0.1
+
+
+def test_motion_model_moves_particles_in_their_own_frame():
+    pf = ParticleFilter(LikelihoodField(room_map(), FieldConfig()),
+                        PfConfig(alpha1=0, alpha2=0, alpha3=0, alpha4=0), np.random.default_rng(0))
+    pf.initialize_gaussian((5.0, 5.0, math.pi / 2), np.eye(3) * 1e-12, 10)
+    pf.predict((1.0, 0.0, 0.5))
+    assert pf.particles[:, 0] == pytest.approx(5.0, abs=1e-5)
+    assert pf.particles[:, 1] == pytest.approx(6.0, abs=1e-5)
+    assert pf.particles[:, 2] == pytest.approx(math.pi / 2 + 0.5, abs=1e-5)
+
+
+# ------------------------------------------------------------------ fusion
+
+def make_localizer(occ=None, **kw):
+    return Localizer(LocalizerConfig(**kw), occ, np.random.default_rng(0))
+
+
+def test_late_measurement_is_fused_at_its_stamp():
+    """Processing a GNSS fix late (after newer odometry) equals processing it in order."""
+    def feed(order):
+        loc = make_localizer(gnss_variance_inflation=1.0)
+        loc.initialize(0.0, (0.0, 0.0, 0.0), (1.0, 1.0, 0.1))
+        events = [('odom', k * 0.02) for k in range(1, 51)] + [('gnss', 0.5)]
+        if order == 'in_order':
+            events.sort(key=lambda e: e[1])
+        for kind, t in events:
+            if kind == 'odom':
+                loc.on_odometry(t, (t, 0.0, 0.0), 1.0, 0.0, 1e-4, 1e-4)
+            else:
+                loc.on_gnss(t, 0, 0.0, 0.0, 0.0, np.diag([0.25, 0.25, 1.0]), 2)
+        return loc.ekf.x.copy()
+
+    assert np.allclose(feed('late'), feed('in_order'), atol=1e-9)
+
+
+def test_bad_inputs_are_rejected_and_counted_not_fused():
+    loc = make_localizer(occ=room_map())
+    loc.initialize(0.0, (6.0, 5.0, 0.0))
+    before = loc.ekf.x.copy()
+    assert not loc.on_gnss(0.1, -1, math.nan, math.nan, math.nan, None, 0)       # NO_FIX
+    assert not loc.on_gnss(0.1, 0, math.nan, 8.0, 0.0, None, 0)                  # NaN
+    assert not loc.on_gnss(0.1, 0, 0.0, 0.0, 0.0, np.full((3, 3), math.inf), 2)   # bad cov
+    assert not loc.on_odometry(0.1, (math.nan, 0, 0), 0.0, 0.0, 1.0, 1.0)
+    assert not loc.on_imu(0.1, math.inf, 0.01)
+    assert not loc.on_scan(0.1, np.array([]), np.array([]))
+    assert np.array_equal(loc.ekf.x, before)
+    assert set(loc.status.rejected) == {
+        'gnss: no fix', 'gnss: non-finite position', 'gnss: invalid covariance',
+        'odometry: non-finite', 'imu: non-finite', 'scan: empty'}
+
+
+def test_time_jumping_backwards_resets_instead_of_poisoning():
+    loc = make_localizer()
+    loc.initialize(10.0, (0.0, 0.0, 0.0))
+    for k in range(1, 20):
+        loc.on_odometry(10.0 + k * 0.02, (k * 0.02, 0.0, 0.0), 1.0, 0.0, 1e-4, 1e-4)
+    loc.on_odometry(0.5, (0.0, 0.0, 0.0), 0.0, 0.0, 1e-4, 1e-4)     # simulation reset
+    assert not loc.status.initialized
+    assert loc.on_odometry(0.52, (0.0, 0.0, 0.0), 0.0, 0.0, 1e-4, 1e-4) is False
+    assert np.all(np.isfinite(loc.ekf.x))
