@@ -208,3 +208,13 @@ def test_time_jumping_backwards_resets_instead_of_poisoning():
     assert not loc.status.initialized
     assert loc.on_odometry(0.52, (0.0, 0.0, 0.0), 0.0, 0.0, 1e-4, 1e-4) is False
     assert np.all(np.isfinite(loc.ekf.x))
+
+
+def test_lockstep_localization_on_the_campus_tracks_ground_truth(repo):
+    """A short drive with every sensor and its noise on (the full 10-minute numbers come
+    from `delivery-nav evaluate-localization`)."""
+    from delivery_robot_nav.common.maps import load_map
+    from delivery_robot_nav.evaluation.localization_eval import evaluate
+    result = evaluate('drive', 40.0, seed=3, occ=load_map(repo / 'worlds' / 'campus_map.yaml'))
+    assert result['position_rmse_m'] < 0.1 and result['position_max_m'] < 0.3
+    assert result['yaw_rmse_deg'] < 1.0

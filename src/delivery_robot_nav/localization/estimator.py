@@ -68,6 +68,8 @@ class LocalizerConfig:
     converged_stddev: float = 0.5           # m: PF spread under which it counts as converged
     max_rejected_map_poses: int = 20
     history_length: float = 1.0             # s of measurements kept for out-of-order fusion
+    global_recovery: bool = False           # recovery particles over all free space
+    recovery_min_stddev: float = 2.0        # m, spread of recovery particles around the EKF
     initial_stddev: tuple[float, float, float] = (0.5, 0.5, 0.2)
 
 
@@ -105,15 +107,25 @@ class Localizer:
             self.pf.injection_sampler = self._recovery_poses
 
     def _recovery_poses(self, n: int) -> np.ndarray:
-        """Recovery particles: around a recent GNSS fix (any heading) when there is one,
-        else anywhere on free space."""
+        """Where the particle filter looks when the scan stops explaining the map: around a
+        recent GNSS fix (any heading) when there is one; otherwise around the EKF estimate,
+        as wide as its uncertainty (at least `recovery_min_stddev`); over all free space
+        only with `global_recovery` (hopeless on a campus-sized map with a few thousand
+        particles, useful in a small one)."""
         fix = self._last_fix
         now = self.ekf.t if self.ekf.t is not None else -math.inf
-        if fix is None or now - fix[0] > 5.0:
+        if fix is not None and now - fix[0] <= 5.0:
+            _, e, north, sd = fix
+            xy = np.column_stack([e, north]) + self.rng.normal(0.0, 2.0 * sd, (n, 2))
+            return np.column_stack([xy, self.rng.uniform(-math.pi, math.pi, n)])
+        if self.cfg.global_recovery or not self.ekf.initialized:
             return self.pf.sample_free_poses(n)
-        _, e, north, sd = fix
-        xy = np.column_stack([e, north]) + self.rng.normal(0.0, 2.0 * sd, (n, 2))
-        return np.column_stack([xy, self.rng.uniform(-math.pi, math.pi, n)])
+        sd_xy = max(self.cfg.recovery_min_stddev,
+                    3.0 * math.sqrt(max(self.ekf.P[0, 0], self.ekf.P[1, 1])))
+        sd_yaw = max(0.3, 3.0 * math.sqrt(self.ekf.P[2, 2]))
+        poses = self.ekf.x[:3] + self.rng.normal(0.0, 1.0, (n, 3)) * [sd_xy, sd_xy, sd_yaw]
+        poses[:, 2] = wrap_angle(poses[:, 2])
+        return poses
 
     # ------------------------------------------------------------------ setup
     def initialize(self, t: float, pose, stddev=None):
