@@ -48,6 +48,7 @@ setup(
             'delivery-nav = delivery_robot_nav.cli:main',
             'sim_node = delivery_robot_nav.sim.node:main',
             'scripted_driver = delivery_robot_nav.demo.node:main',
+            'localization_node = delivery_robot_nav.localization.node:main',
         ],
     },
 )

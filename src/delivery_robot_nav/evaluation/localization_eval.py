@@ -134,15 +134,17 @@ SCENARIOS = {
 
 
 def localizer_config_for(sim: Simulator, **overrides) -> LocalizerConfig:
-    """The localizer's frames and datum from the simulated robot and world."""
+    """config/localization.yaml, with the mounts and datum of the simulated robot and world."""
     import dataclasses
+    from delivery_robot_nav.localization.config import load_localization_params, localizer_config
+    values = load_localization_params()
+    lat, lon, alt = sim.world.geodetic_origin
+    values.update(datum_latitude=lat, datum_longitude=lon, datum_altitude=alt)
     laser = sim.robot.frame('laser_link')
     gps = sim.robot.frame('gps_link')
-    cfg = LocalizerConfig(laser_pose=(float(laser[0, 3]), float(laser[1, 3]),
-                                      float(math.atan2(laser[1, 0], laser[0, 0]))),
-                          gnss_offset=(float(gps[0, 3]), float(gps[1, 3])),
-                          datum=sim.world.geodetic_origin,
-                          lidar_range_max=sim.cfg.lidar.range_max)
+    cfg = localizer_config(values, (float(laser[0, 3]), float(laser[1, 3]),
+                                    float(math.atan2(laser[1, 0], laser[0, 0]))),
+                           (float(gps[0, 3]), float(gps[1, 3])), sim.cfg.lidar.range_max)
     return dataclasses.replace(cfg, **overrides)
 
 

@@ -48,20 +48,24 @@ class EkfCounters:
 
 class PlanarEkf:
     def __init__(self, cfg: EkfConfig):
-        if not 0.0 < cfg.gate_probability < 1.0:
-            raise EkfError(f'gate_probability must be in (0, 1), got {cfg.gate_probability}')
-        self.cfg = cfg
         self.x = np.zeros(N)
         self.P = np.eye(N)
         self.t: float | None = None
         self.counters = EkfCounters()
-        self._gate = {k: float(chi2.ppf(cfg.gate_probability, k)) for k in (1, 2, 3)}
         self._identity = np.eye(N)
+        self.configure(cfg)
+        self._H_twist = np.zeros((2, N))
+        self._H_twist[0, V] = self._H_twist[1, W] = 1.0
+
+    def configure(self, cfg: EkfConfig):
+        """Apply a (new) configuration; the state is kept."""
+        if not 0.0 < cfg.gate_probability < 1.0:
+            raise EkfError(f'gate_probability must be in (0, 1), got {cfg.gate_probability}')
+        self.cfg = cfg
+        self._gate = {k: float(chi2.ppf(cfg.gate_probability, k)) for k in (1, 2, 3)}
         self._q_rate = np.array([cfg.position_walk_stddev ** 2, cfg.position_walk_stddev ** 2,
                                  cfg.yaw_walk_stddev ** 2, cfg.linear_accel_stddev ** 2,
                                  cfg.angular_accel_stddev ** 2, cfg.gyro_bias_walk_stddev ** 2])
-        self._H_twist = np.zeros((2, N))
-        self._H_twist[0, V] = self._H_twist[1, W] = 1.0
 
     @property
     def initialized(self) -> bool:

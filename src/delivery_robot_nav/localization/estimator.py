@@ -128,6 +128,12 @@ class Localizer:
         return poses
 
     # ------------------------------------------------------------------ setup
+    def reconfigure(self, cfg: LocalizerConfig):
+        """Apply new settings while running (EKF and fusion settings; the particle filter's
+        and the likelihood field's are fixed at construction)."""
+        self.ekf.configure(cfg.ekf)
+        self.cfg = cfg
+
     def initialize(self, t: float, pose, stddev=None):
         sd = np.asarray(stddev if stddev is not None else self.cfg.initial_stddev, dtype=float)
         cov = np.diag(sd ** 2)

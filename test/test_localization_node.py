@@ -1,0 +1,123 @@
+"""localization over real DDS: recorded sensor messages in, estimate, tf and diagnostics out."""
+import math
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from nav_msgs.msg import Odometry
+from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+from rcl_interfaces.srv import SetParameters
+from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import Imu, LaserScan, NavSatFix
+from tf2_msgs.msg import TFMessage
+
+from delivery_robot_nav.common import conversions as conv
+from delivery_robot_nav.sim.core import Simulator
+from delivery_robot_nav.sim.sensors import GnssReading, ImuReading, OdomReading, ScanReading
+
+
+def record(seconds: float):
+    """Sensor messages of a short straight drive from the depot, in delivery order, with the
+    ground truth at each odometry stamp."""
+    sim = Simulator.from_files(overrides={'depth_camera.enabled': False})
+    out, truth = [], {}
+    for _ in range(int(seconds * sim.cfg.step_rate_hz)):
+        step = sim.step((1.0, 0.0))
+        truth[round(step.time, 4)] = (sim.state.x, sim.state.y)
+        for r in step.readings:
+            if isinstance(r, OdomReading):
+                out.append(('odom', conv.odom_reading_msg(r)))
+            elif isinstance(r, ImuReading):
+                out.append(('imu/data', conv.imu_msg(r)))
+            elif isinstance(r, GnssReading):
+                out.append(('gps/fix', conv.navsat_msg(r)))
+            elif isinstance(r, ScanReading):
+                out.append(('scan', conv.scan_msg(r)))
+    return out, truth
+
+
+class Player(Node):
+    def __init__(self):
+        super().__init__('sensor_player')
+        sensor = qos_profile_sensor_data
+        self.pubs = {'odom': self.create_publisher(Odometry, 'odom', 50),
+                     'imu/data': self.create_publisher(Imu, 'imu/data', sensor),
+                     'gps/fix': self.create_publisher(NavSatFix, 'gps/fix', sensor),
+                     'scan': self.create_publisher(LaserScan, 'scan', sensor)}
+        self.estimates, self.tf, self.diag = [], [], []
+        self.create_subscription(Odometry, 'odometry/filtered', self.estimates.append, 100)
+        self.create_subscription(TFMessage, 'tf', self.tf.append, 100)
+        self.create_subscription(DiagnosticArray, 'diagnostics', self.diag.append, 10)
+        self.params = self.create_client(SetParameters, 'localization/set_parameters')
+
+    def spin_for(self, seconds):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            rclpy.spin_once(self, timeout_sec=0.01)
+
+
+@pytest.fixture(scope='module')
+def player():
+    proc = subprocess.Popen([sys.executable, '-m', 'delivery_robot_nav.localization.node'],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    rclpy.init()
+    node = Player()
+    yield node, proc
+    node.destroy_node()
+    rclpy.shutdown()
+    proc.terminate()
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0, out
+
+
+def test_estimate_tf_and_diagnostics_from_recorded_sensors(player):
+    node, proc = player
+    messages, truth = record(12.0)
+    assert node.params.wait_for_service(timeout_sec=60.0), 'localization node did not come up'
+    deadline = time.monotonic() + 20.0     # wait for discovery of every subscription
+    while time.monotonic() < deadline and any(
+            p.get_subscription_count() == 0 for p in node.pubs.values()):
+        node.spin_for(0.1)
+    for i, (topic, msg) in enumerate(messages):
+        node.pubs[topic].publish(msg)
+        if i % 5 == 0:
+            node.spin_for(0.002)           # about 4x real time
+    node.spin_for(3.0)
+    assert len(node.estimates) > 0.8 * sum(t == 'odom' for t, _ in messages)
+    last = node.estimates[-1]
+    assert last.header.frame_id == 'map' and last.child_frame_id == 'base_link'
+    x, y = truth[round(conv.from_time(last.header.stamp), 4)]
+    error = math.hypot(last.pose.pose.position.x - x, last.pose.pose.position.y - y)
+    assert error < 0.15, f'estimate {error:.3f} m from the truth'
+    cov = np.asarray(last.pose.covariance).reshape(6, 6)
+    assert 0 < cov[0, 0] < 0.05 and np.all(np.isfinite(cov))
+    map_to_odom = [t for m in node.tf for t in m.transforms if t.child_frame_id == 'odom']
+    assert map_to_odom and map_to_odom[-1].header.frame_id == 'map'
+    statuses = [s for m in node.diag for s in m.status]
+    assert statuses and statuses[-1].level in (DiagnosticStatus.OK, DiagnosticStatus.WARN)
+    assert proc.poll() is None
+
+
+def test_out_of_range_parameter_is_rejected_with_a_reason(player):
+    node, _ = player
+    request = SetParameters.Request(parameters=[Parameter(
+        name='ekf.gate_probability',
+        value=ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=1.5))])
+    future = node.params.call_async(request)
+    deadline = time.monotonic() + 10.0
+    while not future.done() and time.monotonic() < deadline:
+        rclpy.spin_once(node, timeout_sec=0.05)
+    result = future.result().results[0]
+    assert not result.successful
+    assert 'gate_probability' in result.reason
+    ok = node.params.call_async(SetParameters.Request(parameters=[Parameter(
+        name='ekf.gate_probability',
+        value=ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=0.99))]))
+    while not ok.done():
+        rclpy.spin_once(node, timeout_sec=0.05)
+    assert ok.result().results[0].successful
