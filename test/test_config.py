@@ -5,11 +5,14 @@ import yaml
 from delivery_robot_nav.common.params import ParamError, load_params_file
 from delivery_robot_nav.demo.config import DRIVER_PARAMS, load_driver_params
 from delivery_robot_nav.demo.config import NODE_NAME as DRIVER_NODE
+from delivery_robot_nav.localization.config import LOCALIZATION_PARAMS
+from delivery_robot_nav.localization.config import NODE_NAME as LOC_NODE
 from delivery_robot_nav.sim.config import NODE_NAME, SIM_PARAMS, load_sim_config
 
 
 @pytest.mark.parametrize('file, node, specs', [
-    ('sim.yaml', NODE_NAME, SIM_PARAMS), ('demo.yaml', DRIVER_NODE, DRIVER_PARAMS)])
+    ('sim.yaml', NODE_NAME, SIM_PARAMS), ('demo.yaml', DRIVER_NODE, DRIVER_PARAMS),
+    ('localization.yaml', LOC_NODE, LOCALIZATION_PARAMS)])
 def test_config_files_match_their_schema(repo, file, node, specs):
     values = load_params_file(repo / 'config' / file, node, specs)
     assert set(values) == {s.name for s in specs}

@@ -57,6 +57,8 @@ class FakeRobot(Node):
 def robot(repo, tmp_path_factory):
     params = yaml.safe_load((repo / 'config' / 'demo.yaml').read_text())
     params['scripted_driver']['ros__parameters']['route'] = [0.0, 0.0, 10.0, 0.0]
+    # wall-clock stamps travel through a loaded machine: allow them some age
+    params['scripted_driver']['ros__parameters'].update(pose_timeout=2.0, scan_timeout=2.0)
     path = tmp_path_factory.mktemp('driver') / 'demo.yaml'
     path.write_text(yaml.safe_dump(params))
     proc = subprocess.Popen([sys.executable, '-m', 'delivery_robot_nav.demo.node', '--ros-args',

@@ -96,7 +96,7 @@ def cmd_run(args) -> int:
 def cmd_demo(args) -> int:
     from delivery_robot_nav.demo.ros_demo import run_demo
     report = run_demo(Path(args.output), args.real_time_factor, args.max_sim_time,
-                      args.max_wall_time, args.domain_id)
+                      args.max_wall_time, args.domain_id, localization=not args.no_localization)
     _print_report(report, args.output)
     return 0 if report['outcome'] == 'route_complete' else 1
 
@@ -104,7 +104,8 @@ def cmd_demo(args) -> int:
 def _print_report(report: dict, output) -> None:
     keys = ('outcome', 'transport', 'distance_m', 'sim_time_s', 'wall_time_s',
             'real_time_factor_achieved', 'real_time_factor', 'collisions',
-            'min_center_clearance_m', 'odom_final_position_error_m')
+            'min_center_clearance_m', 'odom_final_position_error_m', 'localization_rmse_m',
+            'localization_max_error_m', 'localization_inside_2sigma_fraction')
     print()
     for k in keys:
         if k in report:
@@ -172,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help='stop after this many wall seconds (default: 600)')
     p.add_argument('--domain-id', type=int, default=None,
                    help='ROS_DOMAIN_ID (default: inherited, else derived from the pid)')
+    p.add_argument('--no-localization', action='store_true',
+                   help='do not run the localization node beside the driver')
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser('run', help='campus loop in the lockstep simulator with a report',

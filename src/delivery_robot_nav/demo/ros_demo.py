@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
@@ -63,10 +64,15 @@ class DemoRecorder(Node):
         sensor = qos_profile_sensor_data
         self.create_subscription(Odometry, 'sim/ground_truth', self.on_truth, 50)
         self.create_subscription(Odometry, 'odom', self.on_odom, 50)
+        self.estimates: list[tuple] = []
+        self.create_subscription(Odometry, 'odometry/filtered', self.on_estimate, 50)
         self.create_subscription(TrackedObstacleArray, 'sim/actors', self.on_actors, 10)
         self.create_subscription(SimCollision, 'sim/collisions', self.on_collision, 10)
         self.create_subscription(DeliveryStatus, 'delivery_status', self.on_status, 10)
         self.create_subscription(Clock, 'clock', self.on_clock, 10)
+        self.diagnostics_seen = False
+        self.last_diagnostics: dict = {}
+        self.create_subscription(DiagnosticArray, 'diagnostics', self.on_diagnostics, 10)
         # sensors are only counted: take them serialized (raw), time them by the sim clock
         for topic, kind in (('scan', LaserScan), ('imu/data', Imu), ('gps/fix', NavSatFix)):
             self.create_subscription(kind, topic, self._raw_counter(topic), sensor, raw=True)
@@ -81,6 +87,14 @@ class DemoRecorder(Node):
         self.counts[topic] = self.counts.get(topic, 0) + 1
         self.first_stamp.setdefault(topic, t)
         self.last_stamp[topic] = t
+
+    def on_diagnostics(self, msg: DiagnosticArray):
+        self.diagnostics_seen = True
+        for status in msg.status:
+            self.last_diagnostics[status.name] = {
+                'level': int.from_bytes(status.level, 'little') if isinstance(status.level, bytes)
+                else int(status.level), 'message': status.message,
+                **{kv.key: kv.value for kv in status.values}}
 
     def on_clock(self, msg: Clock):
         self.sim_time = conv.from_time(msg.clock)
@@ -97,6 +111,38 @@ class DemoRecorder(Node):
         p = msg.pose.pose
         self.odom.append((conv.from_time(msg.header.stamp), p.position.x, p.position.y,
                           conv.quaternion_yaw(p.orientation)))
+
+    def on_estimate(self, msg: Odometry):
+        p, c = msg.pose.pose, msg.pose.covariance
+        self.estimates.append((conv.from_time(msg.header.stamp), p.position.x, p.position.y,
+                               c[0], c[1], c[7]))
+
+    def localization_stats(self) -> dict:
+        """Estimate vs ground truth at the same stamps (both are stamped at sim steps)."""
+        truth = {round(t, 4): (x, y) for t, x, y, _ in self.truth}
+        errors, inside = [], []
+        for t, x, y, cxx, cxy, cyy in self.estimates:
+            ref = truth.get(round(t, 4))
+            if ref is None:
+                continue
+            e = np.array([x - ref[0], y - ref[1]])
+            errors.append(float(np.hypot(*e)))
+            cov = np.array([[cxx, cxy], [cxy, cyy]])
+            inside.append(float(e @ np.linalg.solve(cov, e)) <= 4.0)
+        if not errors:
+            return {'localization_samples': 0}
+        err = np.array(errors)
+        stamps = [t for t, *_ in self.estimates if round(t, 4) in truth]
+        series, next_t = [], -1.0
+        for t, e in zip(stamps, err):          # 1 Hz error trace for the report
+            if t >= next_t:
+                series.append([round(t, 2), round(float(e), 4)])
+                next_t = t + 1.0
+        return {'localization_samples': len(err),
+                'localization_error_trace': series,
+                'localization_rmse_m': round(float(np.sqrt(np.mean(err ** 2))), 4),
+                'localization_max_error_m': round(float(err.max()), 4),
+                'localization_inside_2sigma_fraction': round(float(np.mean(inside)), 3)}
 
     def on_actors(self, msg: TrackedObstacleArray):
         t = conv.from_time(msg.header.stamp)
@@ -134,19 +180,28 @@ def _stop(procs: list[subprocess.Popen]):
 
 
 def run_demo(output: Path, real_time_factor: float, max_sim_time: float,
-             max_wall_time: float, domain_id: int | None = None, log=print) -> dict:
+             max_wall_time: float, domain_id: int | None = None, localization: bool = True,
+             log=print) -> dict:
     env = dds_environment(domain_id)
     os.environ.update({k: env[k] for k in ('ROS_AUTOMATIC_DISCOVERY_RANGE', 'ROS_DOMAIN_ID',
                                            'RMW_IMPLEMENTATION')})
     output.mkdir(parents=True, exist_ok=True)
     sim_params, demo_params = share_path('config', 'sim.yaml'), share_path('config', 'demo.yaml')
+    loc_params = share_path('config', 'localization.yaml')
     commands = {
         'sim_node': [sys.executable, '-m', 'delivery_robot_nav.sim.node', '--ros-args',
                      '--params-file', str(sim_params),
-                     '-p', f'real_time_factor:={float(real_time_factor)}'],
+                     '-p', f'real_time_factor:={float(real_time_factor)}',
+                     '-p', 'start_delay:=2.0'],     # time for every node to discover it
         'scripted_driver': [sys.executable, '-m', 'delivery_robot_nav.demo.node', '--ros-args',
                             '--params-file', str(demo_params), '-p', 'use_sim_time:=true'],
     }
+    if localization:
+        # runs beside the scripted driver and is measured against ground truth; the driver
+        # does not use it yet (path following will)
+        commands['localization'] = [sys.executable, '-m', 'delivery_robot_nav.localization.node',
+                                    '--ros-args', '--params-file', str(loc_params),
+                                    '-p', 'use_sim_time:=true']
     log(f'demo: ROS_DOMAIN_ID={env["ROS_DOMAIN_ID"]}, discovery on localhost only; '
         f'{real_time_factor}x real time; logs in {output}')
     procs, logs = [], []
@@ -154,11 +209,20 @@ def run_demo(output: Path, real_time_factor: float, max_sim_time: float,
     recorder = DemoRecorder()
     outcome = 'timeout'
     wall0 = time.monotonic()
+    # localization first: the robot must not start driving before it can be localized
+    order = sorted(commands, key=lambda name: name != 'localization')
     try:
-        for name, cmd in commands.items():
+        for name in order:
             f = open(output / f'{name}.log', 'w')
             logs.append(f)
-            procs.append(subprocess.Popen(cmd, env=env, stdout=f, stderr=subprocess.STDOUT))
+            procs.append(subprocess.Popen(commands[name], env=env, stdout=f,
+                                          stderr=subprocess.STDOUT))
+            if name == 'localization':
+                deadline = time.monotonic() + 60.0
+                while not recorder.diagnostics_seen and time.monotonic() < deadline \
+                        and procs[-1].poll() is None:
+                    rclpy.spin_once(recorder, timeout_sec=0.1)
+        commands = {name: commands[name] for name in order}
         last_print = 0.0
         while True:
             rclpy.spin_once(recorder, timeout_sec=0.05)
@@ -207,7 +271,9 @@ def run_demo(output: Path, real_time_factor: float, max_sim_time: float,
              # falls behind, so these are lower bounds of what sim_node published
              'topic_counts_received': recorder.counts,
              'topic_rates_received_hz': recorder.rates(),
-             'final_status': recorder.status.message if recorder.status else None}
+             'final_status': recorder.status.message if recorder.status else None,
+             **recorder.localization_stats(),
+             'last_diagnostics': recorder.last_diagnostics}
     record = RunRecord(title='Campus loop over DDS: sim_node + scripted_driver',
                        truth=truth[:, :3], odom=odom if len(odom) else None, actors=actors,
                        collisions=recorder.collisions, stations=world.stations, stats=stats)

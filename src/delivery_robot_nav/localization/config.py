@@ -77,6 +77,7 @@ _SPECS = [
     ('scan_matching.map_pose_min_inliers', float, 'fraction of beams that must explain the map', '', 0.0, 1.0, ('loc', 'map_pose_min_inliers')),
     ('scan_matching.map_error_stddev', float, 'map error added to the reported covariance', 'm', 0.0, 10.0, ('loc', 'map_error_stddev')),
     ('scan_matching.map_error_yaw_stddev', float, 'map heading error in the reported covariance', 'rad', 0.0, 1.0, ('loc', 'map_error_yaw_stddev')),
+    ('scan_matching.max_poor_matches', int, 'poor matches in a row before the particles are re-seeded', '', 1, 100000, ('loc', 'max_poor_matches')),
     ('scan_matching.max_rejected_map_poses', int, 'disagreeing converged matches before re-localizing', '', 1, 100000, ('loc', 'max_rejected_map_poses')),
 ]
 

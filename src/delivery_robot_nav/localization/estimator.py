@@ -62,11 +62,12 @@ class LocalizerConfig:
     # Error of the map itself (cell quantization, 0.1 m cells: 0.1 / sqrt(12) = 0.029 m per
     # axis, plus mapping error): a bias shared by consecutive scans, so fusing more scans
     # does not shrink it. Added to the reported covariance while lidar-localized.
-    map_error_stddev: float = 0.04          # m
+    map_error_stddev: float = 0.05          # m
     map_error_yaw_stddev: float = 0.003     # rad
     map_pose_min_inliers: float = 0.4       # fraction of beams that must explain the map
     converged_stddev: float = 0.5           # m: PF spread under which it counts as converged
     max_rejected_map_poses: int = 20
+    max_poor_matches: int = 10              # poor scan matches in a row before re-seeding
     history_length: float = 1.0             # s of measurements kept for out-of-order fusion
     global_recovery: bool = False           # recovery particles over all free space
     recovery_min_stddev: float = 2.0        # m, spread of recovery particles around the EKF
@@ -102,6 +103,7 @@ class Localizer:
         self._pf_odom: np.ndarray | None = None   # odometry pose at the PF's last update
         self._rejected_map_poses = 0
         self._rejected_gnss = 0
+        self._poor_matches = 0
         self._last_fix: tuple[float, float, float, float] | None = None   # t, e, n, stddev
         if self.pf is not None:
             self.pf.injection_sampler = self._recovery_poses
@@ -316,7 +318,16 @@ class Localizer:
         self.status.scan_match_rms = rms
         if rms > self.cfg.map_pose_max_rms or inliers < self.cfg.map_pose_min_inliers:
             self.status.reject('scan: poor map match')
+            self._poor_matches += 1
+            if self._poor_matches >= self.cfg.max_poor_matches:
+                # the particles sit where the scan does not fit the map (a wrong initial
+                # pose, or a kidnap the likelihood ratio missed): search again
+                self.status.lost = True
+                self.pf.initialize_poses(self._recovery_poses(self.cfg.pf.max_particles))
+                self._poor_matches = 0
+                self.status.reject('scan: map not matched, particle filter re-seeded')
             return False
+        self._poor_matches = 0
         floor = np.diag([self.cfg.map_pose_min_stddev ** 2] * 2 +
                         [(self.cfg.map_pose_min_stddev / 2) ** 2])
         R = pose_cov * self.cfg.map_pose_inflation + floor

@@ -44,6 +44,10 @@ class PfConfig:
     lost_ratio: float = 0.5     # lost when w_fast < lost_ratio * w_slow
     refine_iterations: int = 8
     refine_scale: float = 0.1   # m, Cauchy scale: farther endpoints count less
+    # per-endpoint error of the map itself (0.1 m cells: 0.029 m) and the lidar (0.015 m),
+    # the least residual spread the match's covariance assumes: a perfect-looking fit on
+    # few features is not a perfect pose
+    refine_min_point_stddev: float = 0.05
 
 
 class ParticleFilter:
@@ -75,6 +79,13 @@ class ParticleFilter:
         self.log_w = np.full(n, -math.log(n))
         self.w_slow = self.w_fast = 0.0
         self.lost = False
+        self._estimate = None
+
+    def initialize_poses(self, poses: np.ndarray):
+        """Particles at the given poses (n, 3), equal weights; recovery statistics kept."""
+        self.particles = np.asarray(poses, dtype=float).copy()
+        n = len(self.particles)
+        self.log_w = np.full(n, -math.log(n))
         self._estimate = None
 
     def initialize_global(self, n: int | None = None):
@@ -252,7 +263,8 @@ class ParticleFilter:
             if np.hypot(step[0], step[1]) < 1e-4 and abs(step[2]) < 1e-4:
                 break
         inliers = weights > 0.5
-        sigma2 = float(np.sum(weights * d ** 2) / max(weights.sum() - 3.0, 1.0))
+        sigma2 = max(float(np.sum(weights * d ** 2) / max(weights.sum() - 3.0, 1.0)),
+                     c.refine_min_point_stddev ** 2)
         rms = float(np.sqrt(np.mean(d[inliers] ** 2))) if inliers.any() else math.inf
         try:
             cov = np.linalg.inv(H) * max(sigma2, 1e-6)

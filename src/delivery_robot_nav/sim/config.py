@@ -15,6 +15,8 @@ SIM_PARAMS: list[ParamSpec] = [
     P('robot_description_file', str, 'URDF of the robot; empty selects the package URDF'),
     P('real_time_factor', float, 'simulated seconds per wall-clock second (ROS node)', '',
       0.01, 1000.0),
+    P('start_delay', float, 'wall time the node waits before simulation time starts, so '
+      'subscribers can connect (ROS node)', 's', 0.0, 600.0),
     P('seed', int, 'seed of every random noise source', '', 0, 2**31 - 1),
     P('step_rate_hz', float, 'base rate of motion integration; sensor rates divide it', 'Hz',
       10.0, 2000.0),
@@ -157,6 +159,7 @@ class SimConfig:
     world_file: str
     robot_description_file: str
     real_time_factor: float
+    start_delay: float
     seed: int
     step_rate_hz: float
     start_pose: tuple[float, float, float]
@@ -186,7 +189,8 @@ class SimConfig:
             world_file=values['world_file'] or str(share_path('worlds', 'campus.sdf')),
             robot_description_file=(values['robot_description_file']
                                     or str(share_path('urdf', 'delivery_robot.urdf'))),
-            real_time_factor=values['real_time_factor'], seed=values['seed'],
+            real_time_factor=values['real_time_factor'], start_delay=values['start_delay'],
+            seed=values['seed'],
             step_rate_hz=values['step_rate_hz'],
             start_pose=(values['start_x'], values['start_y'], values['start_yaw']),
             publish_ground_truth=values['publish_ground_truth'],

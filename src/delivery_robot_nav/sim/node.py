@@ -66,7 +66,7 @@ class SimNode(Node):
             conv.transform_msg(t.parent, t.child, t.matrix, 0.0) for t in robot.fixed_transforms]))
         self.pending_cmd: tuple[float, float] | None = None
         self.rejected_cmds = 0
-        self.wall_start = time.monotonic()
+        self.wall_start = time.monotonic() + self.cfg.start_delay
         self.sim_start = 0.0
         self.rtf = self.cfg.real_time_factor
         self.add_post_set_parameters_callback(self.on_params_set)
@@ -94,6 +94,9 @@ class SimNode(Node):
         self.pending_cmd = (v, w)
 
     def tick(self):
+        if time.monotonic() < self.wall_start:
+            self.pub_clock.publish(Clock(clock=conv.to_time(0.0)))
+            return
         target = self.sim_start + (time.monotonic() - self.wall_start) * self.rtf
         steps = 0
         while self.sim.time + self.sim.dt <= target + 1e-9 and steps < MAX_STEPS_PER_TICK:
