@@ -218,3 +218,31 @@ def test_lockstep_localization_on_the_campus_tracks_ground_truth(repo):
     result = evaluate('drive', 40.0, seed=3, occ=load_map(repo / 'worlds' / 'campus_map.yaml'))
     assert result['position_rmse_m'] < 0.1 and result['position_max_m'] < 0.3
     assert result['yaw_rmse_deg'] < 1.0
+
+
+def test_future_stamps_are_rejected_not_fused():
+    loc = make_localizer()
+    loc.initialize(0.0, (0.0, 0.0, 0.0))
+    loc.on_odometry(0.02, (0.02, 0.0, 0.0), 1.0, 0.0, 1e-4, 1e-4)
+    assert not loc.on_imu(500.0, 0.0, 1e-4)
+    assert loc.status.rejected == {'imu: stamp in the future': 1}
+    assert loc.on_odometry(0.04, (0.04, 0.0, 0.0), 1.0, 0.0, 1e-4, 1e-4)   # still healthy
+
+
+def test_initialization_from_gnss_then_heading_from_the_map():
+    rng = np.random.default_rng(5)
+    occ = room_map(0.1)
+    truth = np.array([12.0, 4.5, 2.5])
+    loc = Localizer(LocalizerConfig(gnss_variance_inflation=1.0), occ, rng)
+    # a fix 0.3 m off with 0.5 m stddev, at the datum (0, 0, 0): ENU == lat/lon offsets
+    from delivery_robot_nav.common.geodesy import enu_to_geodetic
+    lat, lon, alt = enu_to_geodetic(truth[0] + 0.3, truth[1] - 0.2, 0.0, 0.0, 0.0, 0.0)
+    loc.on_gnss(0.0, 0, float(lat), float(lon), float(alt), np.diag([0.25, 0.25, 1.0]), 2)
+    assert loc.initialize_from_gnss(0.0)
+    for k in range(1, 60):
+        t = k * 0.1
+        loc.on_odometry(t, (0.0, 0.0, 0.0), 0.0, 0.0, 1e-4, 1e-4)
+        loc.on_scan(t, *cast(occ, truth, noise=0.01, rng=rng))
+    pose, _ = loc.pose_at(6.0)
+    assert np.hypot(*(pose[:2] - truth[:2])) < 0.1
+    assert abs(math.remainder(pose[2] - truth[2], 2 * math.pi)) < 0.05

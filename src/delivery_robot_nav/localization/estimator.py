@@ -69,6 +69,7 @@ class LocalizerConfig:
     max_rejected_map_poses: int = 20
     max_poor_matches: int = 10              # poor scan matches in a row before re-seeding
     history_length: float = 1.0             # s of measurements kept for out-of-order fusion
+    max_future_stamp: float = 0.5           # s a stamp may lead the newest odometry
     global_recovery: bool = False           # recovery particles over all free space
     recovery_min_stddev: float = 2.0        # m, spread of recovery particles around the EKF
     initial_stddev: tuple[float, float, float] = (0.5, 0.5, 0.2)
@@ -147,6 +148,22 @@ class Localizer:
         self.status.initialized = True
         self.status.lost = False
 
+    def initialize_from_gnss(self, t: float) -> bool:
+        """Start from the latest GNSS fix: position from the fix, heading unknown; the
+        particles spread around the fix in every heading and the map decides."""
+        fix = self._last_fix
+        if fix is None or t - fix[0] > 5.0:
+            return False
+        _, e, n, sd = fix
+        self.ekf.initialize(t, (e, n, 0.0), np.diag([sd ** 2, sd ** 2, math.pi ** 2]))
+        if self.pf is not None:
+            self.pf.initialize_poses(self._recovery_poses(self.cfg.pf.max_particles))
+        self._history.clear()
+        self._pf_odom = None
+        self.status.initialized = True
+        self.status.lost = self.pf is not None
+        return True
+
     def reset_time(self):
         """After time jumped backwards (simulation reset): forget everything time-stamped."""
         self._odom.clear()
@@ -162,6 +179,10 @@ class Localizer:
             self.status.reject(f'{kind}: not initialized')
             return False
         newest = self._history[-1][0] if self._history else self.ekf.t
+        reference = self._odom[-1][0] if self._odom else newest
+        if kind != 'odometry' and stamp > reference + self.cfg.max_future_stamp:
+            self.status.reject(f'{kind}: stamp in the future')
+            return False
         if stamp < self.ekf.t - self.cfg.history_length or (
                 not self._history and stamp < self.ekf.t):
             self.status.reject(f'{kind}: older than the history')

@@ -45,8 +45,8 @@ class LocalizationNode(Node):
         self.map_frame, self.odom_frame = v['map_frame_id'], v['odom_frame_id']
         self.base_frame = v['base_frame_id']
         self.localizer: Localizer | None = None
-        self.pending_initial = (v['initial_x'], v['initial_y'], v['initial_yaw'])
-        self.counts = {'scan_range_max_unknown': 0}
+        self.pending_initial = (None if v['initial_from_gnss']
+                                else (v['initial_x'], v['initial_y'], v['initial_yaw']))
         if v['use_map_topic']:
             latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
             self.create_subscription(OccupancyGrid, 'map', self.on_map, latched)
@@ -96,6 +96,11 @@ class LocalizationNode(Node):
 
     def _ensure_initialized(self, t: float):
         loc = self.localizer
+        if loc is not None and self.pending_initial is None and not loc.status.initialized \
+                and self.values['initial_from_gnss']:
+            if loc.initialize_from_gnss(t):
+                self.get_logger().info('initialized from GNSS; heading from the map')
+            return
         if loc is not None and self.pending_initial is not None:
             pose, sd = self.pending_initial, None
             if len(pose) == 4:          # from initialpose: (x, y, yaw, stddevs)
