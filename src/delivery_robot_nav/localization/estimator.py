@@ -56,6 +56,7 @@ class LocalizerConfig:
     lidar_range_max: float = 30.0
     pf_min_travel: float = 0.05             # m: fewer scans while standing still
     pf_min_rotation: float = 0.05           # rad
+    refine_max_beams: int = 240             # beams used by the scan-matching refinement
     map_pose_inflation: float = 4.0         # scan-match covariance multiplier
     map_pose_min_stddev: float = 0.01       # m (and rad / 2)
     map_pose_max_rms: float = 0.15          # m: refined fits worse than this are not used
@@ -69,7 +70,7 @@ class LocalizerConfig:
     max_rejected_map_poses: int = 20
     max_poor_matches: int = 10              # poor scan matches in a row before re-seeding
     history_length: float = 1.0             # s of measurements kept for out-of-order fusion
-    max_future_stamp: float = 0.5           # s a stamp may lead the newest odometry
+    max_future_stamp: float = 0.5           # s a stamp may lead the clock (else the odometry)
     global_recovery: bool = False           # recovery particles over all free space
     recovery_min_stddev: float = 2.0        # m, spread of recovery particles around the EKF
     initial_stddev: tuple[float, float, float] = (0.5, 0.5, 0.2)
@@ -102,6 +103,7 @@ class Localizer:
         self._history: list = []              # (stamp, seq, apply, snapshot-before)
         self._seq = 0
         self._pf_odom: np.ndarray | None = None   # odometry pose at the PF's last update
+        self.now: float | None = None          # the node's clock, when it has one
         self._rejected_map_poses = 0
         self._rejected_gnss = 0
         self._poor_matches = 0
@@ -179,7 +181,8 @@ class Localizer:
             self.status.reject(f'{kind}: not initialized')
             return False
         newest = self._history[-1][0] if self._history else self.ekf.t
-        reference = self._odom[-1][0] if self._odom else newest
+        reference = self.now if self.now is not None else (
+            self._odom[-1][0] if self._odom else newest)
         if kind != 'odometry' and stamp > reference + self.cfg.max_future_stamp:
             self.status.reject(f'{kind}: stamp in the future')
             return False
@@ -332,8 +335,8 @@ class Localizer:
         if spread > self.cfg.converged_stddev:
             self.status.lost = True
             return False
-        # all finite beams for the refinement: more points, better conditioning
-        r_all, a_all = ParticleFilter.select_beams(ranges, angles, len(ranges),
+        # more beams for the refinement than for the particles: better conditioning
+        r_all, a_all = ParticleFilter.select_beams(ranges, angles, self.cfg.refine_max_beams,
                                                    self.cfg.lidar_range_max)
         pose, pose_cov, rms, inliers = self.pf.refine(mean, r_all, a_all, self.cfg.laser_pose)
         self.status.scan_match_rms = rms

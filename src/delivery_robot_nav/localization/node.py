@@ -124,9 +124,14 @@ class LocalizationNode(Node):
         self.pending_initial = (*pose, tuple(sd))
         self.get_logger().info(f'initial pose ({pose[0]:.2f}, {pose[1]:.2f}, {pose[2]:.2f})')
 
+    def _tick_clock(self):
+        """Give the estimator the node's clock: stamps far ahead of it are rejected."""
+        self.localizer.now = self.get_clock().now().nanoseconds * 1e-9
+
     def on_odom(self, msg: Odometry):
         if self.localizer is None:
             return
+        self._tick_clock()
         t = conv.from_time(msg.header.stamp)
         self._ensure_initialized(t)
         p, tw = msg.pose.pose, msg.twist.twist
@@ -137,12 +142,14 @@ class LocalizationNode(Node):
 
     def on_imu(self, msg: Imu):
         if self.localizer is not None:
+            self._tick_clock()
             var = msg.angular_velocity_covariance[8]
             self.localizer.on_imu(conv.from_time(msg.header.stamp), msg.angular_velocity.z,
                                   var if var > 0 else 1e-4)
 
     def on_fix(self, msg: NavSatFix):
         if self.localizer is not None:
+            self._tick_clock()
             self.localizer.on_gnss(conv.from_time(msg.header.stamp), msg.status.status,
                                    msg.latitude, msg.longitude, msg.altitude,
                                    np.asarray(msg.position_covariance, dtype=float),
@@ -151,6 +158,7 @@ class LocalizationNode(Node):
     def on_scan(self, msg: LaserScan):
         if self.localizer is None:
             return
+        self._tick_clock()
         ranges, angles = conv.scan_arrays(msg)
         ranges = np.where(ranges > msg.range_max, np.inf, ranges.astype(float))
         self.localizer.on_scan(conv.from_time(msg.header.stamp), ranges, angles)
