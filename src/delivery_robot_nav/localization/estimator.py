@@ -103,6 +103,7 @@ class Localizer:
         self._history: list = []              # (stamp, seq, apply, snapshot-before)
         self._seq = 0
         self._pf_odom: np.ndarray | None = None   # odometry pose at the PF's last update
+        self._pending_scans: deque = deque(maxlen=3)   # scans waiting for their odometry
         self.now: float | None = None          # the node's clock, when it has one
         self._rejected_map_poses = 0
         self._rejected_gnss = 0
@@ -169,6 +170,7 @@ class Localizer:
     def reset_time(self):
         """After time jumped backwards (simulation reset): forget everything time-stamped."""
         self._odom.clear()
+        self._pending_scans.clear()
         self._history.clear()
         self._pf_odom = None
         self.ekf.t = None
@@ -312,6 +314,15 @@ class Localizer:
         self.status.last_stamp['scan'] = t
         if not self.status.initialized:
             return False
+        if self._odom and t > self._odom[-1][0]:
+            # odometry of this stamp is still on its way: wait for it (a message filter)
+            if len(self._pending_scans) == self._pending_scans.maxlen:
+                self.status.reject('scan: odometry did not catch up')
+            self._pending_scans.append((t, ranges, angles))
+            return False
+        return self._scan(t, ranges, angles)
+
+    def _scan(self, t: float, ranges: np.ndarray, angles) -> bool:
         odom = self._odom_at(t)
         if odom is None:
             self.status.reject('scan: no odometry at its stamp')
