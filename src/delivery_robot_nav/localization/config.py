@@ -55,6 +55,7 @@ _SPECS = [
     ('ekf.gnss_default_stddev', float, 'GNSS stddev for fixes of unknown covariance', 'm', 0.01, 1000.0, ('loc', 'gnss_default_stddev')),
     ('ekf.max_rejected_gnss', int, 'gated fixes in a row before the covariance widens', '', 1, 100000, ('loc', 'max_rejected_gnss')),
     ('ekf.history_length', float, 'time kept for late measurements', 's', 0.0, 10.0, ('loc', 'history_length')),
+    ('ekf.max_odometry_wait', float, 'how long measurements wait for odometry to reach their stamp', 's', 0.0, 10.0, ('loc', 'max_odometry_wait')),
     ('ekf.max_future_stamp', float, 'how far a stamp may lead the node clock', 's', 0.0, 10.0, ('loc', 'max_future_stamp')),
     ('particle_filter.min_particles', int, 'fewest particles (KLD-sampling)', '', 10, 1000000, ('pf', 'min_particles')),
     ('particle_filter.max_particles', int, 'most particles (KLD-sampling)', '', 10, 1000000, ('pf', 'max_particles')),

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -71,6 +72,7 @@ class LocalizerConfig:
     max_poor_matches: int = 10              # poor scan matches in a row before re-seeding
     history_length: float = 1.0             # s of measurements kept for out-of-order fusion
     max_future_stamp: float = 0.5           # s a stamp may lead the clock (else the odometry)
+    max_odometry_wait: float = 0.5          # s measurements wait for odometry to catch up
     global_recovery: bool = False           # recovery particles over all free space
     recovery_min_stddev: float = 2.0        # m, spread of recovery particles around the EKF
     initial_stddev: tuple[float, float, float] = (0.5, 0.5, 0.2)
@@ -103,7 +105,9 @@ class Localizer:
         self._history: list = []              # (stamp, seq, apply, snapshot-before)
         self._seq = 0
         self._pf_odom: np.ndarray | None = None   # odometry pose at the PF's last update
-        self._pending_scans: deque = deque(maxlen=3)   # scans waiting for their odometry
+        # measurements newer than the newest odometry wait for it (heap of stamp, seq, run):
+        # fusing in stamp order is cheap, rewinding for every early arrival is not
+        self._waiting: list = []
         self.now: float | None = None          # the node's clock, when it has one
         self._rejected_map_poses = 0
         self._rejected_gnss = 0
@@ -170,24 +174,45 @@ class Localizer:
     def reset_time(self):
         """After time jumped backwards (simulation reset): forget everything time-stamped."""
         self._odom.clear()
-        self._pending_scans.clear()
+        self._waiting.clear()
         self._history.clear()
         self._pf_odom = None
         self.ekf.t = None
         self.status.initialized = False
 
     # ------------------------------------------------------------------ fusion machinery
+    def _submit(self, stamp: float, kind: str, run) -> bool:
+        """Run `run()` once odometry has reached `stamp` (at once if it has).
+
+        Measurements therefore enter the filter in stamp order whatever order they arrive
+        in. If odometry falls silent (`max_odometry_wait`), waiting ones run without it.
+        """
+        if not self.status.initialized:
+            self.status.reject(f'{kind}: not initialized')
+            return False
+        reference = self.now if self.now is not None else (
+            self._odom[-1][0] if self._odom else self.ekf.t)
+        if stamp > reference + self.cfg.max_future_stamp:
+            self.status.reject(f'{kind}: stamp in the future')
+            return False
+        if not self._odom or stamp <= self._odom[-1][0]:
+            return run()
+        self._seq += 1
+        heapq.heappush(self._waiting, (stamp, self._seq, run))
+        if stamp > self._odom[-1][0] + self.cfg.max_odometry_wait:
+            self._run_waiting(math.inf)        # odometry stalled: go on without it
+        return True
+
+    def _run_waiting(self, until: float):
+        while self._waiting and self._waiting[0][0] <= until:
+            heapq.heappop(self._waiting)[2]()
+
     def _fuse(self, stamp: float, kind: str, apply) -> bool:
         """Apply `apply(ekf)` at `stamp`, rewinding and replaying for late arrivals."""
         if not self.ekf.initialized:
             self.status.reject(f'{kind}: not initialized')
             return False
         newest = self._history[-1][0] if self._history else self.ekf.t
-        reference = self.now if self.now is not None else (
-            self._odom[-1][0] if self._odom else newest)
-        if kind != 'odometry' and stamp > reference + self.cfg.max_future_stamp:
-            self.status.reject(f'{kind}: stamp in the future')
-            return False
         if stamp < self.ekf.t - self.cfg.history_length or (
                 not self._history and stamp < self.ekf.t):
             self.status.reject(f'{kind}: older than the history')
@@ -259,7 +284,8 @@ class Localizer:
         if not self.cfg.use_imu:
             return False
         var = max(var, 1e-8)
-        return self._fuse(t, 'imu', lambda ekf: ekf.update_yaw_rate(t, wz, var))
+        return self._submit(t, 'imu', lambda: self._fuse(
+            t, 'imu', lambda ekf: ekf.update_yaw_rate(t, wz, var)))
 
     def on_gnss(self, t: float, status: int, lat: float, lon: float, alt: float,
                 cov: np.ndarray | None, cov_type: int) -> bool:
@@ -285,8 +311,11 @@ class Localizer:
         if not self.cfg.use_gnss:
             return False
         z = (float(e), float(n))
-        off = self.cfg.gnss_offset
         R = R * self.cfg.gnss_variance_inflation
+        return self._submit(t, 'gnss', lambda: self._gnss(t, z, R))
+
+    def _gnss(self, t: float, z, R) -> bool:
+        off = self.cfg.gnss_offset
         ok = self._fuse(t, 'gnss', lambda ekf: ekf.update_position(t, z, R, off))
         if ok:
             self._rejected_gnss = 0
@@ -314,13 +343,7 @@ class Localizer:
         self.status.last_stamp['scan'] = t
         if not self.status.initialized:
             return False
-        if self._odom and t > self._odom[-1][0]:
-            # odometry of this stamp is still on its way: wait for it (a message filter)
-            if len(self._pending_scans) == self._pending_scans.maxlen:
-                self.status.reject('scan: odometry did not catch up')
-            self._pending_scans.append((t, ranges, angles))
-            return False
-        return self._scan(t, ranges, angles)
+        return self._submit(t, 'scan', lambda: self._scan(t, ranges, angles))
 
     def _scan(self, t: float, ranges: np.ndarray, angles) -> bool:
         odom = self._odom_at(t)
