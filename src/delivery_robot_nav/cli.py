@@ -165,8 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
                        'odometry, pedestrians and collisions, stop when the loop is done, '
                        'and write report.png + report.json.')
     p.add_argument('--output', default='out/demo', help='report directory (default: out/demo)')
-    p.add_argument('--real-time-factor', type=float, default=5.0,
-                   help='simulated seconds per wall second (default: 5)')
+    p.add_argument('--real-time-factor', type=float, default=3.0,
+                   help='simulated seconds per wall second (default: 3; four Python nodes '
+                   'share two cores here, and a faster clock starves localization)')
     p.add_argument('--max-sim-time', type=float, default=900.0,
                    help='stop after this many simulated seconds (default: 900)')
     p.add_argument('--max-wall-time', type=float, default=600.0,

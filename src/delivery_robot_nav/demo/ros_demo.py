@@ -274,7 +274,8 @@ def run_demo(output: Path, real_time_factor: float, max_sim_time: float,
              'final_status': recorder.status.message if recorder.status else None,
              **recorder.localization_stats(),
              'last_diagnostics': recorder.last_diagnostics}
-    record = RunRecord(title='Campus loop over DDS: sim_node + scripted_driver',
+    nodes = ' + '.join(commands)
+    record = RunRecord(title=f'Campus loop over DDS: {nodes}',
                        truth=truth[:, :3], odom=odom if len(odom) else None, actors=actors,
                        collisions=recorder.collisions, stations=world.stations, stats=stats)
     map_yaml = share_path('worlds', 'campus_map.yaml')

@@ -102,6 +102,9 @@ def _plot(record: RunRecord, occ: OccupancyMap | None, stats: dict, path: Path):
                f"{stats['collisions']} collision(s)")
     if 'min_center_clearance_m' in stats:
         summary += f", min clearance {stats['min_center_clearance_m']:.2f} m"
+    if 'localization_rmse_m' in stats:
+        summary += (f"\nlocalization vs truth: RMSE {stats['localization_rmse_m']:.3f} m, "
+                    f"max {stats['localization_max_error_m']:.3f} m")
     ax.set_title(f'{record.title}\n{summary}', fontsize=10)
     ax.legend(loc='upper right', fontsize=7)
     fig.tight_layout()
