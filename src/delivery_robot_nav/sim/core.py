@@ -7,6 +7,7 @@ runner (scenario.py) are two faces over this one core.
 """
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,6 +146,9 @@ class Simulator:
                                    'camera_depth_optical_frame', rngs[4])
                        if cfg.depth_camera.enabled else None)
         self.periods = {name: cfg.period_steps(name) for name in cfg.sensor_rates()}
+        # checked in this order each step: odometry first (collision checks ride on it)
+        order = ('odom', 'imu', 'gnss', 'lidar', 'depth_camera')
+        self._period_list = [(n, self.periods[n]) for n in order if n in self.periods]
         self.latency = {'odom': cfg.odom.latency, 'lidar': cfg.lidar.latency,
                         'imu': cfg.imu.latency, 'gnss': cfg.gnss.latency,
                         'depth_camera': cfg.depth_camera.latency}
@@ -152,7 +156,8 @@ class Simulator:
         self.time = 0.0
         self.cmd = (0.0, 0.0)
         self.cmd_time = -math.inf
-        self._pending: list = []            # (deliver_time, reading), kept sorted
+        self._pending: list = []            # heap of (deliver_time, seq, reading)
+        self._seq = 0
         self._contacts: set[str] = set()
         self.actor_xy = self.actors.positions(0.0)
         self._place(self.actor_xy)
@@ -193,35 +198,33 @@ class Simulator:
         result = StepResult(self.time, None)
 
         k, t = self.steps, self.time
-        ray_sensor_due = k % self.periods['lidar'] == 0 or (
-            self.camera is not None and k % self.periods['depth_camera'] == 0)
-        if k % self.periods['odom'] == 0 or ray_sensor_due:
+        due = [name for name, period in self._period_list if k % period == 0]
+        if due and (due[0] == 'odom' or 'lidar' in due or 'depth_camera' in due):
             self.actor_xy = self.actors.positions(t)
             result.actor_positions = self.actor_xy
             self._place(self.actor_xy)
             self.scene.update()
             result.collisions = self._check_collisions()
-        produced = []
-        if k % self.periods['imu'] == 0:
-            produced.append(('imu', self.imu.measure(t, self.state)))
-        if k % self.periods['odom'] == 0:
-            produced.append(('odom', self.odom.measure(t)))
-        if k % self.periods['gnss'] == 0:
-            produced.append(('gnss', self.gnss.measure(t, self.state)))
-        if k % self.periods['lidar'] == 0:
-            produced.append(('lidar', self.lidar.measure(t, self.state, self.scene)))
-        if self.camera is not None and k % self.periods['depth_camera'] == 0:
-            produced.append(('depth_camera', self.camera.measure(t, self.state, self.scene)))
-        for name, reading in produced:
-            self._pending.append((t + self.latency[name], reading))
-        if produced:
-            self._pending.sort(key=lambda item: (item[0], item[1].stamp))
-        due = 0
-        while due < len(self._pending) and self._pending[due][0] <= t + 1e-9:
-            due += 1
-        result.readings = [r for _, r in self._pending[:due]]
-        del self._pending[:due]
-        result.ground_truth = self.ground_truth()
+        state = self.base.state
+        for name in due:
+            if name == 'imu':
+                reading = self.imu.measure(t, state)
+            elif name == 'odom':
+                reading = self.odom.measure(t)
+            elif name == 'gnss':
+                reading = self.gnss.measure(t, state)
+            elif name == 'lidar':
+                reading = self.lidar.measure(t, state, self.scene)
+            else:
+                reading = self.camera.measure(t, state, self.scene)
+            self._seq += 1
+            heapq.heappush(self._pending, (t + self.latency[name], self._seq, reading))
+        readings = []
+        while self._pending and self._pending[0][0] <= t + 1e-9:
+            readings.append(heapq.heappop(self._pending)[2])
+        result.readings = readings
+        result.ground_truth = GroundTruth(t, state.x, state.y, state.yaw, state.v, state.w,
+                                          bool(self._contacts))
         return result
 
     def _check_collisions(self) -> list[CollisionEvent]:

@@ -53,6 +53,7 @@ class DiffDriveBase:
         self.wheel_angle = [0.0, 0.0]    # rad turned by left, right wheel since start
         self._noise: list = []
         self._noise_i = 0
+        self._slip_dt = self._phi = self._gain = 0.0
 
     def _slip_noise(self) -> tuple[float, float]:
         """Two standard normal draws, from a pre-drawn block (rng calls are the hot path)."""
@@ -77,8 +78,11 @@ class DiffDriveBase:
         self.wheel_angle[1] += rate_right * dt
 
         if c.slip_stddev > 0.0:
-            phi = math.exp(-dt / c.slip_correlation_time)
-            gain = c.slip_stddev * math.sqrt(1.0 - phi * phi)
+            if dt != self._slip_dt:                 # Gauss-Markov factors for this step
+                self._slip_dt = dt
+                self._phi = math.exp(-dt / c.slip_correlation_time)
+                self._gain = c.slip_stddev * math.sqrt(1.0 - self._phi ** 2)
+            phi, gain = self._phi, self._gain
             n_left, n_right = self._slip_noise()
             self.slip[0] = phi * self.slip[0] + gain * n_left
             self.slip[1] = phi * self.slip[1] + gain * n_right
