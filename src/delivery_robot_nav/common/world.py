@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from lxml import etree
 
-from delivery_robot_nav.common.geometry import matrix_rpy, pose_matrix, wrap_angle
+from delivery_robot_nav.common.geometry import matrix_rpy, pose_matrix, wrap_angle, yaw_of
 
 
 class WorldError(ValueError):
@@ -137,7 +137,7 @@ class World:
     @property
     def stations(self) -> dict[str, np.ndarray]:
         """Delivery stations and the depot as planar poses (x, y, yaw), by name."""
-        return {name: np.array([m[0, 3], m[1, 3], math.atan2(m[1, 0], m[0, 0])])
+        return {name: np.array([m[0, 3], m[1, 3], yaw_of(m)])
                 for name, m in self.frames.items()}
 
     def bounds(self) -> tuple[float, float, float, float]:

@@ -136,15 +136,12 @@ SCENARIOS = {
 def localizer_config_for(sim: Simulator, **overrides) -> LocalizerConfig:
     """config/localization.yaml, with the mounts and datum of the simulated robot and world."""
     import dataclasses
-    from delivery_robot_nav.localization.config import load_localization_params, localizer_config
+    from delivery_robot_nav.localization.config import (load_localization_params,
+                                                        localizer_config, sensor_mounts)
     values = load_localization_params()
     lat, lon, alt = sim.world.geodetic_origin
     values.update(datum_latitude=lat, datum_longitude=lon, datum_altitude=alt)
-    laser = sim.robot.frame('laser_link')
-    gps = sim.robot.frame('gps_link')
-    cfg = localizer_config(values, (float(laser[0, 3]), float(laser[1, 3]),
-                                    float(math.atan2(laser[1, 0], laser[0, 0]))),
-                           (float(gps[0, 3]), float(gps[1, 3])), sim.cfg.lidar.range_max)
+    cfg = localizer_config(values, *sensor_mounts(sim.robot), sim.cfg.lidar.range_max)
     return dataclasses.replace(cfg, **overrides)
 
 

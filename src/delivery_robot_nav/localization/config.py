@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from delivery_robot_nav.common.geometry import yaw_of
 from delivery_robot_nav.common.params import ParamSpec, load_params_file
 from delivery_robot_nav.common.paths import share_path
 from delivery_robot_nav.localization.ekf import EkfConfig
@@ -98,6 +99,13 @@ def default_config_path() -> Path:
 def load_localization_params(path: str | Path | None = None, overrides: dict | None = None) -> dict:
     return load_params_file(path or default_config_path(), NODE_NAME, LOCALIZATION_PARAMS,
                             overrides)
+
+
+def sensor_mounts(robot) -> tuple[tuple[float, float, float], tuple[float, float]]:
+    """(laser x, y, yaw) and GNSS antenna (x, y) in base_link, from the robot model (URDF)."""
+    laser, gps = robot.frame('laser_link'), robot.frame('gps_link')
+    return ((float(laser[0, 3]), float(laser[1, 3]), yaw_of(laser)),
+            (float(gps[0, 3]), float(gps[1, 3])))
 
 
 def localizer_config(values: dict, laser_pose, gnss_offset, lidar_range_max: float

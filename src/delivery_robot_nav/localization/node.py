@@ -26,7 +26,7 @@ from delivery_robot_nav.common.ros_params import declare_parameters
 from delivery_robot_nav.common.ros_runtime import run_node
 from delivery_robot_nav.localization.config import (LIVE_PARAMS, LOCALIZATION_PARAMS, NODE_NAME,
                                                     load_localization_params, localizer_config,
-                                                    with_live_values)
+                                                    sensor_mounts, with_live_values)
 from delivery_robot_nav.localization.estimator import Localizer
 from delivery_robot_nav.sim.robot_model import load_robot_model
 
@@ -38,10 +38,8 @@ class LocalizationNode(Node):
         v = self.values
         robot = load_robot_model(v['robot_description_file']
                                  or share_path('urdf', 'delivery_robot.urdf'))
-        laser, gps = robot.frame('laser_link'), robot.frame('gps_link')
-        self.cfg = localizer_config(
-            v, (float(laser[0, 3]), float(laser[1, 3]), math.atan2(laser[1, 0], laser[0, 0])),
-            (float(gps[0, 3]), float(gps[1, 3])), lidar_range_max=1e9)
+        # scans are clipped to their own range_max in on_scan
+        self.cfg = localizer_config(v, *sensor_mounts(robot), lidar_range_max=1e9)
         self.map_frame, self.odom_frame = v['map_frame_id'], v['odom_frame_id']
         self.base_frame = v['base_frame_id']
         self.localizer: Localizer | None = None
