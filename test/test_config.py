@@ -71,3 +71,20 @@ def test_driver_route_must_be_pairs(tmp_path, repo):
     path.write_text(yaml.safe_dump(doc))
     with pytest.raises(ParamError, match=r'"route": expected a multiple of 2'):
         load_driver_params(path)
+
+
+def test_localizer_dataclass_defaults_equal_the_shipped_yaml():
+    """The estimator's dataclass defaults (used by unit tests and library users) must not
+    drift from config/localization.yaml (what the node and the evaluation run)."""
+    import dataclasses
+
+    from delivery_robot_nav.localization.config import _TARGETS, load_localization_params
+    from delivery_robot_nav.localization.estimator import LocalizerConfig
+    values = load_localization_params()
+    defaults = LocalizerConfig()
+    parts = {'loc': defaults, 'ekf': defaults.ekf, 'pf': defaults.pf, 'field': defaults.field}
+    differ = {name: (values[name], getattr(parts[target], field))
+              for name, (target, field) in _TARGETS.items()
+              if field != 'datum' and values[name] != getattr(parts[target], field)}
+    assert not differ, f'config/localization.yaml vs dataclass defaults: {differ}'
+    assert dataclasses.fields(LocalizerConfig)

@@ -58,8 +58,8 @@ def test_ekf_fuses_twist_and_converges_on_positions():
 
 def test_ekf_gate_rejects_a_multipath_jump_and_counts_it():
     ekf = PlanarEkf(EkfConfig())
-    ekf.initialize(0.0, (0.0, 0.0, 0.0), np.diag([0.01, 0.01, 0.001]))
-    assert not ekf.update_position(0.1, (25.0, 0.0), np.eye(2))
+    ekf.initialize(0.0, (0.0, 0.0, 0.0), np.diag([0.01, 0.01, 0.001]), gnss_error_stddev=1.0)
+    assert not ekf.update_gnss(0.1, (25.0, 0.0), np.eye(2))
     assert ekf.counters.rejected_gate == {'gnss': 1}
     assert abs(ekf.x[0]) < 0.1
 
@@ -67,7 +67,7 @@ def test_ekf_gate_rejects_a_multipath_jump_and_counts_it():
 def test_ekf_rejects_non_finite_measurements():
     ekf = PlanarEkf(EkfConfig())
     ekf.initialize(0.0, (0.0, 0.0, 0.0), np.eye(3))
-    assert not ekf.update_position(0.1, (math.nan, 0.0), np.eye(2))
+    assert not ekf.update_gnss(0.1, (math.nan, 0.0), np.eye(2))
     assert not ekf.update_twist(0.2, 1.0, 0.0, math.inf, 1.0)
     assert ekf.counters.rejected_invalid == {'gnss': 1, 'twist': 1}
     assert np.all(np.isfinite(ekf.x)) and np.all(np.isfinite(ekf.P))
@@ -76,7 +76,7 @@ def test_ekf_rejects_non_finite_measurements():
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(['twist', 'rate', 'pos', 'pose']),
+@given(st.lists(st.tuples(st.sampled_from(['twist', 'rate', 'pos', 'gnss', 'pose']),
                           st.floats(-50, 50), st.floats(-50, 50), st.floats(1e-4, 100.0)),
                 min_size=1, max_size=40))
 def test_ekf_stays_finite_and_covariance_stays_symmetric_psd(ops):
@@ -91,12 +91,71 @@ def test_ekf_stays_finite_and_covariance_stays_symmetric_psd(ops):
             ekf.update_yaw_rate(t, b / 10, var)
         elif kind == 'pos':
             ekf.update_position(t, (a, b), np.eye(2) * var, offset=(-0.2, 0.0))
+        elif kind == 'gnss':
+            ekf.update_gnss(t, (a, b), np.eye(2) * var, offset=(-0.2, 0.0))
         else:
             ekf.update_pose(t, (a, b, b / 20), np.eye(3) * var)
         assert np.all(np.isfinite(ekf.x)) and np.all(np.isfinite(ekf.P))
         assert np.allclose(ekf.P, ekf.P.T, atol=1e-9)
         assert np.linalg.eigvalsh(ekf.P).min() > -1e-9
         assert -math.pi <= ekf.x[2] < math.pi
+
+
+def test_ekf_learns_the_gnss_error_while_poses_pin_it_and_is_not_dragged_after():
+    """A receiver 2 m east and 1 m south of the truth, while map poses hold the position:
+    the error state learns the offset; with the map gone, the fixes keep telling the
+    same (known) lie and the position stays where it was."""
+    ekf = PlanarEkf(EkfConfig(gnss_correlation_time=300.0))
+    ekf.initialize(0.0, (0.0, 0.0, 0.0), np.diag([0.01, 0.01, 0.001]), gnss_error_stddev=3.0)
+    rng = np.random.default_rng(3)
+    bias = np.array([2.0, -1.0])
+    for k in range(1, 3001):                       # 60 s at 50 Hz, 1 m/s east
+        t = k * 0.02
+        ekf.update_twist(t, 1.0, 0.0, 1e-4, 1e-4)
+        truth = np.array([t, 0.0])
+        if k % 5 == 0 and t < 40.0:
+            ekf.update_pose(t, (*truth, 0.0), np.diag([1e-4, 1e-4, 1e-5]))
+        if k % 10 == 0:
+            ekf.update_gnss(t, truth + bias + rng.normal(0, 0.2, 2), np.eye(2) * 9.0)
+        if t == pytest.approx(40.0):
+            assert ekf.x[6:8] == pytest.approx(bias, abs=0.15)
+    assert np.hypot(*(ekf.x[:2] - (60.0, 0.0))) < 0.4
+
+
+def _drive_with_correlated_gnss(as_white_noise: bool):
+    """600 s east at 1 m/s with exact odometry; fixes with a Gauss-Markov error (2 m per
+    axis, 30 s). Returns (fraction of errors inside 2 sigma, rms error, rms fix error)."""
+    rng = np.random.default_rng(7)
+    ekf = PlanarEkf(EkfConfig(gnss_correlation_time=30.0))
+    ekf.initialize(0.0, (0.0, 0.0, 0.0), np.diag([4.0, 4.0, 0.0001]), gnss_error_stddev=2.0)
+    error, inside, sq_est, sq_fix = rng.normal(0, 2.0, 2), [], [], []
+    for k in range(1, 600 * 50 + 1):
+        t = k * 0.02
+        ekf.update_twist(t, 1.0, 0.0, 1e-4, 1e-4)
+        if k % 10 == 0:
+            phi = math.exp(-0.2 / 30.0)
+            error = phi * error + math.sqrt(1 - phi * phi) * 2.0 * rng.standard_normal(2)
+            truth = np.array([t, 0.0])
+            if as_white_noise:
+                ekf.update_position(t, truth + error, np.eye(2) * 4.0)
+            else:
+                ekf.update_gnss(t, truth + error, np.eye(2) * 4.0)
+            e = ekf.x[:2] - truth
+            inside.append(e @ np.linalg.solve(ekf.P[:2, :2], e) <= 4.0)
+            sq_est.append(e @ e)
+            sq_fix.append(error @ error)
+    return (float(np.mean(inside[500:])), math.sqrt(np.mean(sq_est[500:])),
+            math.sqrt(np.mean(sq_fix[500:])))
+
+
+def test_correlated_gnss_errors_are_averaged_with_an_honest_covariance():
+    """With the GNSS error in the state, the estimate beats the raw fixes and its covariance
+    covers its error; fusing the same fixes as white noise is several times overconfident."""
+    inside, rms, rms_fix = _drive_with_correlated_gnss(as_white_noise=False)
+    assert inside >= 0.85
+    assert rms < 0.7 * rms_fix
+    white_inside, _, _ = _drive_with_correlated_gnss(as_white_noise=True)
+    assert white_inside < 0.6
 
 
 # ------------------------------------------------------------------ likelihood field
@@ -168,7 +227,7 @@ def make_localizer(occ=None, **kw):
 def test_late_measurement_is_fused_at_its_stamp():
     """Processing a GNSS fix late (after newer odometry) equals processing it in order."""
     def feed(order):
-        loc = make_localizer(gnss_variance_inflation=1.0)
+        loc = make_localizer()
         loc.initialize(0.0, (0.0, 0.0, 0.0), (1.0, 1.0, 0.1))
         events = [('odom', k * 0.02) for k in range(1, 51)] + [('gnss', 0.5)]
         if order == 'in_order':
@@ -181,6 +240,22 @@ def test_late_measurement_is_fused_at_its_stamp():
         return loc.ekf.x.copy()
 
     assert np.allclose(feed('late'), feed('in_order'), atol=1e-9)
+
+
+def test_measurements_waiting_for_odometry_enter_when_it_arrives():
+    """IMU samples stamped after the newest odometry (the usual order: the IMU's latency is
+    the shorter) wait for odometry of their stamp, then are fused, none left behind."""
+    loc = make_localizer()
+    loc.initialize(0.0, (0.0, 0.0, 0.0))
+    for k in range(1, 101):
+        t = k * 0.02
+        loc.on_imu(t - 0.01, 0.3, 1e-5)              # before the odometry of t
+        loc.on_imu(t - 0.005, 0.3, 1e-5)
+        loc.on_odometry(t, (t, 0.0, 0.0), 1.0, 0.0, 1e-4, 1e-4)
+    assert loc.ekf.counters.accepted['yaw_rate'] == 200
+    assert not loc._waiting
+    # the gyro says 0.3 rad/s and the wheels 0: both are heard (the gyro may carry a bias)
+    assert 0.0 < loc.ekf.x[4] + loc.ekf.x[5] <= 0.3
 
 
 def test_bad_inputs_are_rejected_and_counted_not_fused():
@@ -233,7 +308,7 @@ def test_initialization_from_gnss_then_heading_from_the_map():
     rng = np.random.default_rng(5)
     occ = room_map(0.1)
     truth = np.array([12.0, 4.5, 2.5])
-    loc = Localizer(LocalizerConfig(gnss_variance_inflation=1.0), occ, rng)
+    loc = Localizer(LocalizerConfig(), occ, rng)
     # a fix 0.3 m off with 0.5 m stddev, at the datum (0, 0, 0): ENU == lat/lon offsets
     from delivery_robot_nav.common.geodesy import enu_to_geodetic
     lat, lon, alt = enu_to_geodetic(truth[0] + 0.3, truth[1] - 0.2, 0.0, 0.0, 0.0, 0.0)
@@ -246,3 +321,50 @@ def test_initialization_from_gnss_then_heading_from_the_map():
     pose, _ = loc.pose_at(6.0)
     assert np.hypot(*(pose[:2] - truth[:2])) < 0.1
     assert abs(math.remainder(pose[2] - truth[2], 2 * math.pi)) < 0.05
+
+
+def test_fused_local_odometry_is_continuous_and_consistent_with_map_to_odom():
+    """publish_odom_tf: odom -> base_link from the EKF's velocities. The wheels here report a
+    yaw rate 10 % too high; the gyro is right, so the fused odometry turns nearly as the robot does,
+    never jumps when a GNSS fix arrives, and map -> odom composed with it is the estimate."""
+    from delivery_robot_nav.common.geometry import se2_compose
+    loc = make_localizer()
+    loc.initialize(0.0, (0.0, 0.0, 0.0), (0.5, 0.5, 0.01))
+    wheel = np.zeros(3)
+    steps = []
+    for k in range(1, 501):                  # 10 s, 1 m/s, 0.2 rad/s
+        t = k * 0.02
+        wheel = se2_compose(wheel, (0.02, 0.0, 0.02 * 0.22))
+        loc.on_imu(t - 0.001, 0.2, 1e-5)
+        loc.on_odometry(t, tuple(wheel), 1.0, 0.22, 1e-4, 1e-4)
+        if k % 50 == 0:                       # fixes 1 m off: the map-frame pose moves
+            loc.on_gnss(t, 0, 0.0, 0.0, 0.0, np.diag([1.0, 1.0, 1.0]), 2)
+        steps.append(loc.local_odometry)
+    local = np.array(steps)
+    step_len = np.hypot(*np.diff(local[:, 1:3], axis=0).T)
+    assert np.all(step_len < 0.021)                             # 1 m/s x 20 ms, no jumps
+    # closer to the truth (2.0 rad) than the wheels (2.2 rad) by more than half: the rest
+    # of the difference the filter cannot tell from a gyro bias within 10 s
+    assert abs(local[-1, 3] - 2.0) < 0.5 * abs(wheel[2] - 2.0)
+    m2o = loc.map_to_odom(fused_odometry=True)
+    pose, _ = loc.pose_at(local[-1, 0])
+    assert np.allclose(se2_compose(m2o, local[-1, 1:]), pose, atol=1e-9)
+
+
+def test_doppler_velocity_gives_the_heading_while_moving_and_bad_ones_are_counted():
+    ekf = PlanarEkf(EkfConfig())
+    ekf.initialize(0.0, (0.0, 0.0, 0.3), np.diag([1.0, 1.0, 0.1]))     # truth: yaw 0
+    rng = np.random.default_rng(4)
+    for k in range(1, 251):                      # 5 s at 1 m/s east, a fix every 0.2 s
+        t = k * 0.02
+        ekf.update_twist(t, 1.0, 0.0, 1e-4, 1e-4)
+        if k % 10 == 0:
+            assert ekf.update_velocity(t, (1.0 + rng.normal(0, 0.05), rng.normal(0, 0.05)),
+                                       np.eye(2) * 0.0025, offset=(-0.2, 0.1))
+    assert abs(ekf.x[2]) < 0.03 and math.sqrt(ekf.P[2, 2]) < 0.05
+    loc = make_localizer()
+    loc.initialize(0.0, (0.0, 0.0, 0.0))
+    assert not loc.on_gnss_velocity(0.1, math.nan, 0.0, np.eye(2) * 0.01)
+    assert not loc.on_gnss_velocity(0.1, 1.0, 0.0, np.full((2, 2), math.inf))
+    assert loc.status.rejected == {'gnss velocity: non-finite': 1,
+                                   'gnss velocity: invalid covariance': 1}

@@ -87,20 +87,46 @@ def test_gnss_error_statistics_and_honest_outage(write_sdf):
     sim = make_sim(path, seed=1, **{'gnss.correlation_time': 0.0,
                                     'gnss.outage_regions': [5.0, -2.0, 9.0, 2.0]})
     antenna = sim.robot.frame('gps_link')[:3, 3]
-    errors = []
+    errors, velocities = [], []
     while len(errors) < 3000:
         for r in sim.step((0.0, 0.0)).readings:
             if isinstance(r, GnssReading):
                 assert r.status == NAVSAT_STATUS_FIX
                 e, n, u = geodetic_to_enu(r.latitude, r.longitude, r.altitude, 47.0, 8.0, 400.0)
                 errors.append((e - antenna[0], n - antenna[1], u - antenna[2]))
-    errors = np.array(errors)
-    assert errors.std(axis=0) == pytest.approx([1.5, 1.5, 3.0], rel=0.06)
-    assert np.all(np.abs(errors.mean(axis=0)) < [0.1, 0.1, 0.2])
+                velocities.append(r.velocity)
+    errors, velocities, g = np.array(errors), np.array(velocities), sim.cfg.gnss
+    assert g.horizontal_stddev == pytest.approx(2.5 / 1.1774, abs=0.01)   # 2.5 m CEP
+    assert errors.std(axis=0) == pytest.approx(
+        [g.horizontal_stddev, g.horizontal_stddev, g.vertical_stddev], rel=0.06)
+    assert np.all(np.abs(errors.mean(axis=0)) < [0.15, 0.15, 0.3])
+    # Doppler velocity of a robot at rest: zero-mean white noise of the configured spread
+    assert velocities.std(axis=0) == pytest.approx([g.velocity_stddev] * 2, rel=0.06)
+    assert np.all(np.abs(velocities.mean(axis=0)) < 0.005)
     # drive into the outage rectangle: fixes stop, honestly flagged
     inside = make_sim(path, start=(7.0, 0.0, 0.0), **{'gnss.outage_regions': [5.0, -2.0, 9.0, 2.0]})
     fix = first(inside, GnssReading)
     assert fix.status == NAVSAT_STATUS_NO_FIX and math.isnan(fix.latitude)
+    assert all(math.isnan(v) for v in fix.velocity)
+
+
+def test_gnss_doppler_velocity_follows_the_antenna(write_sdf):
+    """Driving and turning: the reported velocity is the antenna's (lever arm included)."""
+    sim = make_sim(write_sdf(''), seed=4, **{'gnss.velocity_stddev': 0.0})
+    ox, oy = sim.robot.frame('gps_link')[:2, 3]
+    checked = 0
+    for _ in range(300):
+        result = sim.step((1.0, 0.5))
+        s = sim.base.state
+        for r in result.readings:
+            if isinstance(r, GnssReading) and s.v > 0.5:
+                # the reading is from `latency` ago; compare directions with the heading then
+                c, sn = math.cos(s.yaw), math.sin(s.yaw)
+                bx, by = s.v - s.w * oy, s.w * ox
+                expected = np.array([c * bx - sn * by, sn * bx + c * by])
+                assert np.hypot(*(np.array(r.velocity) - expected)) < 0.1 + 0.6 * abs(s.w) * 0.1
+                checked += 1
+    assert checked > 5
 
 
 def test_gnss_error_is_time_correlated(write_sdf):

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 from builtin_interfaces.msg import Time
-from geometry_msgs.msg import Pose, Quaternion, TransformStamped
+from geometry_msgs.msg import Pose, Quaternion, TransformStamped, TwistWithCovarianceStamped
 from nav_msgs.msg import OccupancyGrid, Odometry
 from sensor_msgs.msg import CameraInfo, Image, Imu, LaserScan, NavSatFix, NavSatStatus
 
@@ -118,6 +118,21 @@ def imu_msg(r) -> Imu:
     for i in (0, 4, 8):
         msg.angular_velocity_covariance[i] = r.angular_velocity_variance
         msg.linear_acceleration_covariance[i] = r.linear_acceleration_variance
+    return msg
+
+
+def gnss_velocity_msg(r) -> TwistWithCovarianceStamped:
+    """sim.sensors.GnssReading -> the receiver's Doppler velocity as ublox_gps publishes it
+    (`fix_velocity`): linear.x east, linear.y north (ENU), frame of the antenna; the
+    angular part is not measured."""
+    msg = TwistWithCovarianceStamped()
+    msg.header.stamp = to_time(r.stamp)
+    msg.header.frame_id = r.frame_id
+    msg.twist.twist.linear.x, msg.twist.twist.linear.y = r.velocity
+    cov = [0.0] * 36
+    cov[0] = cov[7] = r.velocity_variance
+    cov[14] = 4.0 * r.velocity_variance          # vertical: about twice the horizontal error
+    msg.twist.covariance = cov
     return msg
 
 

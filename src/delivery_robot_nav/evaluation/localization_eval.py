@@ -88,6 +88,8 @@ def run_localization(sim: Simulator, occ: OccupancyMap | None, cfg: LocalizerCon
             elif isinstance(r, GnssReading) and not within(d.gnss_outage, r.stamp):
                 cov = np.diag(r.position_variance)
                 loc.on_gnss(r.stamp, r.status, r.latitude, r.longitude, r.altitude, cov, 2)
+                if r.status >= 0:
+                    loc.on_gnss_velocity(r.stamp, *r.velocity, np.eye(2) * r.velocity_variance)
             elif isinstance(r, ScanReading) and not within(d.lidar_dropout, r.stamp):
                 angles = r.angle_min + r.angle_increment * np.arange(len(r.ranges))
                 loc.on_scan(r.stamp, r.ranges, angles)

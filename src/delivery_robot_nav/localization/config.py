@@ -16,8 +16,8 @@ NODE_NAME = 'localization'
 P = ParamSpec
 
 # Parameters the node applies while running (the rest are fixed at start).
-LIVE_PARAMS = {'use_odometry', 'use_imu', 'use_gnss', 'use_lidar', 'sensor_timeout',
-               'ekf.gate_probability', 'ekf.gnss_variance_inflation', 'ekf.twist_min_stddev',
+LIVE_PARAMS = {'use_odometry', 'use_imu', 'use_gnss', 'use_gnss_velocity', 'use_lidar', 'sensor_timeout',
+               'ekf.gate_probability', 'ekf.gnss_white_stddev', 'ekf.twist_min_stddev',
                'scan_matching.map_pose_inflation', 'scan_matching.map_pose_max_rms',
                'scan_matching.map_pose_min_inliers', 'scan_matching.map_error_stddev'}
 
@@ -30,6 +30,7 @@ _SPECS = [
     ('odom_frame_id', str, 'odometry frame', '', None, None, None),
     ('base_frame_id', str, 'robot base frame', '', None, None, None),
     ('publish_tf', bool, 'broadcast map -> odom on tf', '', None, None, None),
+    ('publish_odom_tf', bool, 'also broadcast odom -> base_link from the fused odometry (wheels + gyro), replacing the base driver\'s (turn that off)', '', None, None, None),
     ('datum_latitude', float, 'WGS84 latitude of the map origin', 'deg', -90.0, 90.0, ('loc', 'datum')),
     ('datum_longitude', float, 'WGS84 longitude of the map origin', 'deg', -180.0, 180.0, ('loc', 'datum')),
     ('datum_altitude', float, 'altitude of the map origin', 'm', -500.0, 9000.0, ('loc', 'datum')),
@@ -42,6 +43,7 @@ _SPECS = [
     ('use_odometry', bool, 'fuse wheel-odometry twist', '', None, None, ('loc', 'use_odometry')),
     ('use_imu', bool, 'fuse the IMU yaw rate', '', None, None, ('loc', 'use_imu')),
     ('use_gnss', bool, 'fuse GNSS fixes', '', None, None, ('loc', 'use_gnss')),
+    ('use_gnss_velocity', bool, 'fuse the receiver\'s Doppler velocity (gps/vel)', '', None, None, ('loc', 'use_gnss_velocity')),
     ('use_lidar', bool, 'localize on the map with the lidar', '', None, None, ('loc', 'use_lidar')),
     ('sensor_timeout', float, 'a sensor silent this long is reported stale', 's', 0.01, 60.0, None),
     ('diagnostics_rate_hz', float, 'diagnostics publication rate', 'Hz', 0.1, 50.0, None),
@@ -52,7 +54,9 @@ _SPECS = [
     ('ekf.yaw_walk_stddev', float, 'unmodelled heading drift', 'rad/sqrt(s)', 0.0, 10.0, ('ekf', 'yaw_walk_stddev')),
     ('ekf.gate_probability', float, 'Mahalanobis gate probability (chi-square quantile)', '', 0.5, 0.999999, ('ekf', 'gate_probability')),
     ('ekf.twist_min_stddev', float, 'floor on odometry twist noise', 'm/s, rad/s', 0.0, 10.0, ('loc', 'twist_min_stddev')),
-    ('ekf.gnss_variance_inflation', float, 'GNSS variance multiplier (time-correlated errors)', '', 1.0, 1000.0, ('loc', 'gnss_variance_inflation')),
+    ('ekf.gnss_correlation_time', float, 'correlation time of the GNSS position error (first-order Gauss-Markov)', 's', 0.1, 3600.0, ('ekf', 'gnss_correlation_time')),
+    ('ekf.gnss_white_stddev', float, 'uncorrelated part of the GNSS error, fresh in every fix', 'm', 0.01, 100.0, ('ekf', 'gnss_white_stddev')),
+    ('ekf.odometry_yaw_rate_stddev_per_speed', float, 'wheel-odometry yaw-rate noise per unit speed (differential wheel slip)', 'rad/m', 0.0, 10.0, ('loc', 'odometry_yaw_rate_stddev_per_speed')),
     ('ekf.gnss_default_stddev', float, 'GNSS stddev for fixes of unknown covariance', 'm', 0.01, 1000.0, ('loc', 'gnss_default_stddev')),
     ('ekf.max_rejected_gnss', int, 'gated fixes in a row before the covariance widens', '', 1, 100000, ('loc', 'max_rejected_gnss')),
     ('ekf.history_length', float, 'time kept for late measurements', 's', 0.0, 10.0, ('loc', 'history_length')),

@@ -27,7 +27,7 @@ import numpy as np
 from delivery_robot_nav.common.geodesy import geodetic_to_enu
 from delivery_robot_nav.common.geometry import se2_compose, se2_inverse, wrap_angle
 from delivery_robot_nav.common.maps import OccupancyMap
-from delivery_robot_nav.localization.ekf import EkfConfig, PlanarEkf
+from delivery_robot_nav.localization.ekf import BE, BN, EkfConfig, PlanarEkf
 from delivery_robot_nav.localization.likelihood_field import FieldConfig, LikelihoodField
 from delivery_robot_nav.localization.particle_filter import ParticleFilter, PfConfig
 
@@ -45,15 +45,18 @@ class LocalizerConfig:
     use_odometry: bool = True
     use_imu: bool = True
     use_gnss: bool = True
+    use_gnss_velocity: bool = True          # Doppler velocity from the receiver, when it has one
     use_lidar: bool = True
     gnss_default_stddev: float = 3.0        # m, for COVARIANCE_TYPE_UNKNOWN fixes
-    # GNSS errors are correlated over tens of seconds (multipath, atmosphere), so
-    # consecutive fixes are not independent: their variance is multiplied by this.
-    gnss_variance_inflation: float = 4.0
     # After this many fixes in a row rejected by the gate, the position covariance is
     # widened to the disagreement so the EKF can follow GNSS again (no silent divergence).
     max_rejected_gnss: int = 10
     twist_min_stddev: float = 0.02          # m/s and rad/s, floor on odometry twist noise
+    # Wheels slip by different amounts, so the yaw rate from the encoders carries an error
+    # that grows with speed and lasts (Gauss-Markov, ~0.5 s): rad/s of noise per m/s, sized
+    # for the 50 Hz samples being fused as if independent. With an IMU, the gyro carries
+    # the yaw rate while driving and the encoders mostly pin its bias when at rest.
+    odometry_yaw_rate_stddev_per_speed: float = 0.1   # rad/m
     lidar_range_max: float = 30.0
     pf_min_travel: float = 0.05             # m: fewer scans while standing still
     pf_min_rotation: float = 0.05           # rad
@@ -113,6 +116,9 @@ class Localizer:
         self._rejected_gnss = 0
         self._poor_matches = 0
         self._last_fix: tuple[float, float, float, float] | None = None   # t, e, n, stddev
+        # the fused local odometry: the EKF's velocities (gyro-corrected yaw rate) integrated
+        # in the odom frame; continuous, never jumps (t, x, y, yaw)
+        self.local_odometry: tuple[float, float, float, float] | None = None
         if self.pf is not None:
             self.pf.injection_sampler = self._recovery_poses
 
@@ -147,7 +153,7 @@ class Localizer:
     def initialize(self, t: float, pose, stddev=None):
         sd = np.asarray(stddev if stddev is not None else self.cfg.initial_stddev, dtype=float)
         cov = np.diag(sd ** 2)
-        self.ekf.initialize(t, pose, cov)
+        self.ekf.initialize(t, pose, cov, gnss_error_stddev=self._gnss_stddev())
         if self.pf is not None:
             self.pf.initialize_gaussian(pose, cov)
         self._history.clear()
@@ -162,7 +168,10 @@ class Localizer:
         if fix is None or t - fix[0] > 5.0:
             return False
         _, e, n, sd = fix
-        self.ekf.initialize(t, (e, n, 0.0), np.diag([sd ** 2, sd ** 2, math.pi ** 2]))
+        # the fix's error is the position's uncertainty here, not a separate unknown
+        self.ekf.initialize(t, (e, n, 0.0), np.diag([sd ** 2, sd ** 2, math.pi ** 2]),
+                            gnss_error_stddev=sd)
+        self.ekf.P[BE, BE] = self.ekf.P[BN, BN] = self.cfg.ekf.gnss_white_stddev ** 2
         if self.pf is not None:
             self.pf.initialize_poses(self._recovery_poses(self.cfg.pf.max_particles))
         self._history.clear()
@@ -171,9 +180,13 @@ class Localizer:
         self.status.lost = self.pf is not None
         return True
 
+    def _gnss_stddev(self) -> float:
+        return self._last_fix[3] if self._last_fix is not None else self.cfg.gnss_default_stddev
+
     def reset_time(self):
         """After time jumped backwards (simulation reset): forget everything time-stamped."""
         self._odom.clear()
+        self.local_odometry = None
         self._waiting.clear()
         self._history.clear()
         self._pf_odom = None
@@ -270,11 +283,32 @@ class Localizer:
         while self._odom and self._odom[0][0] < t - 2.0 * self.cfg.history_length - 1.0:
             self._odom.popleft()
         self.status.last_stamp['odometry'] = t
+        # measurements that waited for odometry to reach their stamp enter now, in stamp
+        # order and before this odometry sample, so nothing has to be rewound
+        self._run_waiting(t)
         if not self.cfg.use_odometry:
             return False
         floor = self.cfg.twist_min_stddev ** 2        # encoder quantization, timing jitter
-        var_v, var_w = max(var_v, floor), max(var_w, floor)
-        return self._fuse(t, 'odometry', lambda ekf: ekf.update_twist(t, v, w, var_v, var_w))
+        var_v = max(var_v, floor)
+        var_w = max(var_w, floor) + (self.cfg.odometry_yaw_rate_stddev_per_speed * v) ** 2
+        ok = self._fuse(t, 'odometry', lambda ekf: ekf.update_twist(t, v, w, var_v, var_w))
+        self._integrate_local_odometry(t, pose)
+        return ok
+
+    def _integrate_local_odometry(self, t: float, wheel_pose):
+        """Advance the fused local odometry to t with the EKF's current velocities (the odom
+        frame starts where the wheel odometry's is)."""
+        last = self.local_odometry
+        if last is None or not self.ekf.initialized or t <= last[0]:
+            if last is None:
+                self.local_odometry = (t, *(float(p) for p in wheel_pose))
+            return
+        dt = t - last[0]
+        v, w = float(self.ekf.x[3]), float(self.ekf.x[4])
+        mid = last[3] + 0.5 * w * dt
+        self.local_odometry = (t, last[1] + v * math.cos(mid) * dt,
+                               last[2] + v * math.sin(mid) * dt,
+                               float(wrap_angle(last[3] + w * dt)))
 
     def on_imu(self, t: float, wz: float, var: float) -> bool:
         if not (math.isfinite(wz) and math.isfinite(var)) or var < 0:
@@ -311,12 +345,28 @@ class Localizer:
         if not self.cfg.use_gnss:
             return False
         z = (float(e), float(n))
-        R = R * self.cfg.gnss_variance_inflation
         return self._submit(t, 'gnss', lambda: self._gnss(t, z, R))
+
+    def on_gnss_velocity(self, t: float, v_east: float, v_north: float, cov) -> bool:
+        """A receiver's Doppler ground velocity (east, north; m/s) with its 2x2 covariance."""
+        cov = np.asarray(cov, dtype=float)
+        if not (math.isfinite(v_east) and math.isfinite(v_north)):
+            self.status.reject('gnss velocity: non-finite')
+            return False
+        if cov.shape != (2, 2) or not np.all(np.isfinite(cov)) or cov[0, 0] <= 0 or \
+                cov[1, 1] <= 0:
+            self.status.reject('gnss velocity: invalid covariance')
+            return False
+        self.status.last_stamp['gnss_velocity'] = t
+        if not (self.cfg.use_gnss and self.cfg.use_gnss_velocity):
+            return False
+        z, off = (float(v_east), float(v_north)), self.cfg.gnss_offset
+        return self._submit(t, 'gnss velocity', lambda: self._fuse(
+            t, 'gnss_velocity', lambda ekf: ekf.update_velocity(t, z, cov, off)))
 
     def _gnss(self, t: float, z, R) -> bool:
         off = self.cfg.gnss_offset
-        ok = self._fuse(t, 'gnss', lambda ekf: ekf.update_position(t, z, R, off))
+        ok = self._fuse(t, 'gnss', lambda ekf: ekf.update_gnss(t, z, R, off))
         if ok:
             self._rejected_gnss = 0
             return True
@@ -326,8 +376,7 @@ class Localizer:
             # GNSS has disagreed for a while and the map is not vouching for the estimate:
             # widen the position uncertainty to the disagreement and let GNSS pull it back
             miss = np.asarray(z) - self.ekf.x[:2]
-            self.ekf.P[:2, :2] += np.eye(2) * float(miss @ miss)
-            self.ekf.P[2, 2] += 0.1
+            self.ekf.widen_position(float(miss @ miss), 0.1)
             self._history.clear()
             self._rejected_gnss = 0
             self.status.reject('gnss: persistent disagreement, covariance widened')
@@ -397,9 +446,22 @@ class Localizer:
             return True
         self._rejected_map_poses += 1
         if self._rejected_map_poses >= self.cfg.max_rejected_map_poses:
+            refusal = None
+            if not self._consistent_with_gnss(t, pose):
+                # a place that looks like the map but not where the receiver is
+                refusal = 'scan: re-localization refused, GNSS disagrees'
+            elif self._explains_scan(self.ekf.x[:3], r_all, a_all):
+                # the estimate still explains the scan as well: the particles drifted along
+                # a look-alike (a straight walkway), the robot was not moved
+                refusal = 'scan: re-localization refused, the estimate still fits the map'
+            if refusal is not None:
+                self.pf.initialize_gaussian(self.ekf.x[:3], self.ekf.P[:3, :3] * 4.0 + np.diag(
+                    [0.04, 0.04, 0.003]))
+                self._rejected_map_poses = 0
+                self.status.reject(refusal)
+                return False
             # the map keeps agreeing with itself and not with the EKF: trust the map
-            self.ekf.x[:3] = pose
-            self.ekf.P[:3, :3] = R
+            self.ekf.reset_pose(pose, R)
             self._history.clear()
             self._rejected_map_poses = 0
             self.status.relocalizations += 1
@@ -407,6 +469,27 @@ class Localizer:
         else:
             self.status.lost = True
         return False
+
+    def _explains_scan(self, pose, ranges, angles) -> bool:
+        """Whether scan matching started at `pose` fits the map well and stays near it."""
+        refined, _, rms, inliers = self.pf.refine(np.asarray(pose, dtype=float), ranges, angles,
+                                                  self.cfg.laser_pose)
+        return (rms <= self.cfg.map_pose_max_rms and inliers >= self.cfg.map_pose_min_inliers
+                and math.hypot(refined[0] - pose[0], refined[1] - pose[1]) < 0.5
+                and abs(float(wrap_angle(refined[2] - pose[2]))) < 0.1)
+
+    def _consistent_with_gnss(self, t: float, pose) -> bool:
+        """Whether a re-localization candidate agrees with a recent GNSS fix (within the
+        fix's own error at the gate probability); True when there is no recent fix."""
+        fix = self._last_fix
+        if fix is None or not self.cfg.use_gnss or t - fix[0] > 5.0:
+            return True
+        _, e, n, sd = fix
+        ox, oy = self.cfg.gnss_offset
+        c, s = math.cos(pose[2]), math.sin(pose[2])
+        miss = np.array([e - (pose[0] + c * ox - s * oy), n - (pose[1] + s * ox + c * oy)])
+        variance = sd * sd + self.cfg.ekf.gnss_white_stddev ** 2
+        return float(miss @ miss) / variance <= self.ekf.gate_threshold(2)
 
     # ------------------------------------------------------------------ outputs
     def pose_at(self, t: float) -> tuple[np.ndarray, np.ndarray]:
@@ -422,10 +505,18 @@ class Localizer:
             cov = cov + np.diag([c.map_error_stddev ** 2] * 2 + [c.map_error_yaw_stddev ** 2])
         return pose, cov
 
-    def map_to_odom(self) -> np.ndarray | None:
-        """map -> odom as (x, y, yaw), from the newest odometry pose and the estimate then."""
+    def map_to_odom(self, fused_odometry: bool = False) -> np.ndarray | None:
+        """map -> odom as (x, y, yaw), from the newest odometry pose and the estimate then.
+
+        With `fused_odometry` the odom frame is the one of `local_odometry` (when this node
+        publishes odom -> base_link itself), otherwise the wheel odometry's."""
         if not self._odom or not self.ekf.initialized:
             return None
-        t, *odom = self._odom[-1]
+        if fused_odometry:
+            if self.local_odometry is None:
+                return None
+            t, *odom = self.local_odometry
+        else:
+            t, *odom = self._odom[-1]
         pose, _ = self.pose_at(t)
         return se2_compose(pose, se2_inverse(np.array(odom)))

@@ -1,8 +1,8 @@
 """`localization`: the Localizer (estimator.py) as a ROS 2 node.
 
-Consumes odom, imu/data, gps/fix, scan, map (optional; else map_file) and initialpose;
-publishes odometry/filtered (map -> base_link), localization/pose, map -> odom on tf, and
-diagnostics (OK / WARN / ERROR with the reason). Every rejected input is counted and shown
+Consumes odom, imu/data, gps/fix, gps/vel (optional Doppler velocity), scan, map (optional; else map_file) and initialpose;
+publishes odometry/filtered (map -> base_link), localization/pose, map -> odom on tf (and
+odom -> base_link from the fused odometry with `publish_odom_tf`), and diagnostics (OK / WARN / ERROR with the reason). Every rejected input is counted and shown
 in diagnostics.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from geometry_msgs.msg import PoseWithCovarianceStamped
+from geometry_msgs.msg import PoseWithCovarianceStamped, TwistWithCovarianceStamped
 from nav_msgs.msg import OccupancyGrid, Odometry
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
@@ -55,6 +55,8 @@ class LocalizationNode(Node):
         self.create_subscription(Odometry, 'odom', self.on_odom, 50)
         self.create_subscription(Imu, 'imu/data', self.on_imu, sensor)
         self.create_subscription(NavSatFix, 'gps/fix', self.on_fix, sensor)
+        self.create_subscription(TwistWithCovarianceStamped, 'gps/vel', self.on_gnss_velocity,
+                                 sensor)
         self.create_subscription(LaserScan, 'scan', self.on_scan, sensor)
         self.create_subscription(PoseWithCovarianceStamped, 'initialpose', self.on_initial_pose, 10)
         self.pub_odom = self.create_publisher(Odometry, 'odometry/filtered', 10)
@@ -153,6 +155,13 @@ class LocalizationNode(Node):
                                    np.asarray(msg.position_covariance, dtype=float),
                                    msg.position_covariance_type)
 
+    def on_gnss_velocity(self, msg: TwistWithCovarianceStamped):
+        if self.localizer is not None:
+            self._tick_clock()
+            lin, cov = msg.twist.twist.linear, np.asarray(msg.twist.covariance, dtype=float)
+            self.localizer.on_gnss_velocity(conv.from_time(msg.header.stamp), lin.x, lin.y,
+                                            cov.reshape(6, 6)[:2, :2])
+
     def on_scan(self, msg: LaserScan):
         if self.localizer is None:
             return
@@ -181,11 +190,19 @@ class LocalizationNode(Node):
         pwc.header = odom.header
         pwc.pose = odom.pose
         self.pub_pose.publish(pwc)
+        transforms = []
+        fused = self.values['publish_odom_tf']
         if self.values['publish_tf']:
-            m2o = loc.map_to_odom()
+            m2o = loc.map_to_odom(fused_odometry=fused)
             if m2o is not None:
-                self.pub_tf.publish(TFMessage(transforms=[conv.planar_transform_msg(
-                    self.map_frame, self.odom_frame, *m2o, t)]))
+                transforms.append(conv.planar_transform_msg(
+                    self.map_frame, self.odom_frame, *m2o, t))
+        if fused and loc.local_odometry is not None:
+            t_local, *local = loc.local_odometry
+            transforms.append(conv.planar_transform_msg(
+                self.odom_frame, self.base_frame, *local, t_local))
+        if transforms:
+            self.pub_tf.publish(TFMessage(transforms=transforms))
 
     def publish_diagnostics(self):
         status = DiagnosticStatus(name=f'{self.get_name()}: localization',

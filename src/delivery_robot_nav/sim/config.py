@@ -62,6 +62,7 @@ SIM_PARAMS: list[ParamSpec] = [
     P('gnss.horizontal_stddev', float, 'horizontal position error (correlated)', 'm', 0.0, 100.0),
     P('gnss.vertical_stddev', float, 'vertical position error (correlated)', 'm', 0.0, 100.0),
     P('gnss.correlation_time', float, 'error correlation time (Gauss-Markov)', 's', 0.0, 3600.0),
+    P('gnss.velocity_stddev', float, 'Doppler velocity noise per axis (white)', 'm/s', 0.0, 10.0),
     P('gnss.latency', float, 'measurement to publication delay', 's', 0.0, 2.0),
     P('gnss.outage_regions', list, 'no-fix rectangles xmin, ymin, xmax, ymax, flattened', 'm',
       list_multiple_of=4),
@@ -131,6 +132,7 @@ class GnssConfig:
     horizontal_stddev: float
     vertical_stddev: float
     correlation_time: float
+    velocity_stddev: float
     latency: float
     outage_regions: tuple[tuple[float, float, float, float], ...]
 

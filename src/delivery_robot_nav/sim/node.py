@@ -11,7 +11,7 @@ import sys
 import time
 
 import numpy as np
-from geometry_msgs.msg import Twist, TwistStamped
+from geometry_msgs.msg import Twist, TwistStamped, TwistWithCovarianceStamped
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
@@ -51,6 +51,7 @@ class SimNode(Node):
         self.pub_odom = self.create_publisher(Odometry, 'odom', 10)
         self.pub_imu = self.create_publisher(Imu, 'imu/data', sensor)
         self.pub_fix = self.create_publisher(NavSatFix, 'gps/fix', sensor)
+        self.pub_gps_vel = self.create_publisher(TwistWithCovarianceStamped, 'gps/vel', sensor)
         self.pub_depth = self.create_publisher(Image, 'camera/depth/image_raw', sensor)
         self.pub_info = self.create_publisher(CameraInfo, 'camera/depth/camera_info', sensor)
         self.pub_clock = self.create_publisher(Clock, 'clock', 10)
@@ -124,6 +125,8 @@ class SimNode(Node):
                 self.pub_scan.publish(conv.scan_msg(r))
             elif isinstance(r, GnssReading):
                 self.pub_fix.publish(conv.navsat_msg(r))
+                if r.status >= 0:
+                    self.pub_gps_vel.publish(conv.gnss_velocity_msg(r))
             elif isinstance(r, DepthReading):
                 image, info = conv.depth_msgs(r)
                 self.pub_depth.publish(image)

@@ -75,6 +75,10 @@ class GnssReading:
     longitude: float
     altitude: float
     position_variance: tuple[float, float, float]   # east, north, up; m^2
+    # Doppler ground velocity of the antenna (east, north; m/s), NaN without fix; what
+    # u-blox-class receivers report beside the position (NAV-PVT velN/velE)
+    velocity: tuple[float, float] = (math.nan, math.nan)
+    velocity_variance: float = 0.0                   # m^2/s^2 per axis
 
 
 @dataclass
@@ -235,10 +239,18 @@ class Gnss:
         self.last_t = t
         position, _ = _planar_pose(state, self.base_T_antenna)
         variance = tuple(float(v) for v in self.sigma ** 2)
+        # antenna velocity: the base's plus the lever arm's rotation (w x r)
+        ox, oy = self.base_T_antenna[0, 3], self.base_T_antenna[1, 3]
+        vx, vy = state.v - state.w * oy, state.w * ox
+        c, s = math.cos(state.yaw), math.sin(state.yaw)
+        sd_v = self.cfg.velocity_stddev
+        velocity = (c * vx - s * vy + sd_v * self.rng.standard_normal(),
+                    s * vx + c * vy + sd_v * self.rng.standard_normal())
         if self.in_outage(position[0], position[1]):
             return GnssReading(t, self.frame_id, NAVSAT_STATUS_NO_FIX, math.nan, math.nan,
                                math.nan, variance)
         e, n, u = position + self.error
         lat, lon, alt = enu_to_geodetic(e, n, u, *self.origin)
         return GnssReading(t, self.frame_id, NAVSAT_STATUS_FIX, float(lat), float(lon),
-                           float(alt), variance)
+                           float(alt), variance, (float(velocity[0]), float(velocity[1])),
+                           sd_v * sd_v)
