@@ -368,3 +368,29 @@ def test_doppler_velocity_gives_the_heading_while_moving_and_bad_ones_are_counte
     assert not loc.on_gnss_velocity(0.1, 1.0, 0.0, np.full((2, 2), math.inf))
     assert loc.status.rejected == {'gnss velocity: non-finite': 1,
                                    'gnss velocity: invalid covariance': 1}
+
+
+def test_estimate_at_an_odometry_stamp_describes_that_stamp_when_other_sensors_ran_ahead():
+    """Over DDS a backed-up odometry queue once left odometry 1 s behind the IMU: waiting
+    measurements were flushed past it (`max_odometry_wait`), the filter ran ahead, and the
+    pose published at each odometry stamp was the state 1 s later (1 m off at 1 m/s)."""
+    loc = make_localizer()
+    loc.initialize(0.0, (0.0, 0.0, 0.0), (0.01, 0.01, 0.01))
+    for k in range(1, 101):                  # 2 s at 1 m/s east, in order
+        t = k * 0.02
+        loc.on_imu(t - 0.005, 0.0, 1e-5)
+        loc.on_odometry(t, (t, 0.0, 0.0), 1.0, 0.0, 1e-4, 1e-4)
+    loc.now = 3.0                            # the node's clock
+    for k in range(101, 151):                # IMU up to 3.0 s arrives before the odometry
+        loc.on_imu(k * 0.02 - 0.005, 0.0, 1e-5)
+    assert loc.ekf.t > 2.9                   # flushed: the filter is ahead of the odometry
+    for k in range(101, 151):                # odometry 2.02 .. 3.0 s, late
+        t = k * 0.02
+        loc.on_odometry(t, (t, 0.0, 0.0), 1.0, 0.0, 1e-4, 1e-4)
+        if k in (101, 120, 149):
+            pose, cov = loc.pose_at(t)
+            assert pose[0] == pytest.approx(t, abs=0.05), f'pose at {t} is the state at {loc.ekf.t}'
+            assert np.all(np.linalg.eigvalsh(cov) > 0)
+    # older than any snapshot: stepped back along the velocity
+    pose, _ = loc.pose_at(0.5)
+    assert pose[0] == pytest.approx(0.5, abs=0.1)

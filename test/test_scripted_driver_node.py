@@ -84,9 +84,12 @@ def wait_for(robot, condition, seconds, **pose):
 
 
 def test_drives_forward_along_the_route(robot):
-    assert wait_for(robot, lambda: robot.cmds and robot.cmds[-1].linear.x > 0.5, 40.0,
-                    x=1.0, y=0.0, yaw=0.0)
-    assert robot.status[-1].state == DeliveryStatus.STATE_NAVIGATING
+    # status and cmd_vel are separate topics: wait until both have arrived, then check both
+    assert wait_for(robot, lambda: robot.cmds and robot.cmds[-1].linear.x > 0.5 and
+                    robot.status and robot.status[-1].state == DeliveryStatus.STATE_NAVIGATING,
+                    40.0, x=1.0, y=0.0, yaw=0.0), (
+        f'last cmd {robot.cmds[-1].linear.x if robot.cmds else None}, '
+        f'last status {robot.status[-1].message if robot.status else None}')
 
 
 def test_stops_and_says_why_when_the_scan_goes_stale(robot):

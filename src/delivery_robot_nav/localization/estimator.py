@@ -492,13 +492,38 @@ class Localizer:
         return float(miss @ miss) / variance <= self.ekf.gate_threshold(2)
 
     # ------------------------------------------------------------------ outputs
+    def state_at(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """State and covariance at t, the filter itself unchanged.
+
+        Normally t is the newest odometry stamp and the filter is there or behind (it is
+        predicted forward). When measurements ran ahead of late odometry, the filter is
+        past t: the state is taken from the history snapshot just before t and predicted to
+        it, so an output stamped t describes the robot at t."""
+        ekf = self.ekf
+        saved = ekf.x.copy(), ekf.P.copy(), ekf.t
+        if t < ekf.t:
+            later = [h for h in self._history if h[0] > t and h[3] is not None]
+            if later and later[0][3][2] <= t:
+                ekf.x, ekf.P, ekf.t = later[0][3][0].copy(), later[0][3][1].copy(), later[0][3][2]
+            else:
+                # older than every snapshot: step back along the current velocities
+                dt = t - ekf.t
+                x = ekf.x.copy()
+                mid = x[2] + 0.5 * x[4] * dt
+                x[0] += x[3] * math.cos(mid) * dt
+                x[1] += x[3] * math.sin(mid) * dt
+                x[2] = wrap_angle(x[2] + x[4] * dt)
+                ekf.x, ekf.t = x, t
+        ekf.predict(t)
+        x, P = ekf.x.copy(), ekf.P.copy()
+        ekf.x, ekf.P, ekf.t = saved
+        return x, P
+
     def pose_at(self, t: float) -> tuple[np.ndarray, np.ndarray]:
-        """Pose and covariance predicted to t (the filter itself is not changed); the
-        covariance includes the map's own error while lidar-localized."""
-        x, P, t0 = self.ekf.x.copy(), self.ekf.P.copy(), self.ekf.t
-        self.ekf.predict(t)
-        pose, cov = self.ekf.pose, self.ekf.pose_cov
-        self.ekf.x, self.ekf.P, self.ekf.t = x, P, t0
+        """Pose and covariance at t (see `state_at`); the covariance includes the map's own
+        error while lidar-localized."""
+        x, P = self.state_at(t)
+        pose, cov = x[:3], P[:3, :3]
         last_map = self.status.last_stamp.get('map_pose')
         if last_map is not None and t - last_map < 1.0:
             c = self.cfg

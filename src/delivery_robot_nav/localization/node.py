@@ -51,8 +51,11 @@ class LocalizationNode(Node):
         else:
             self.set_map(load_map(v['map_file'] or share_path('worlds', 'campus_map.yaml')))
 
+        # every input keeps only its newest few messages: a node that falls behind drops
+        # old samples instead of working through a queue it can never catch up with (a
+        # 50-deep reliable odometry queue once left odometry 1 s behind the other sensors)
         sensor = qos_profile_sensor_data
-        self.create_subscription(Odometry, 'odom', self.on_odom, 50)
+        self.create_subscription(Odometry, 'odom', self.on_odom, sensor)
         self.create_subscription(Imu, 'imu/data', self.on_imu, sensor)
         self.create_subscription(NavSatFix, 'gps/fix', self.on_fix, sensor)
         self.create_subscription(TwistWithCovarianceStamped, 'gps/vel', self.on_gnss_velocity,
@@ -176,14 +179,14 @@ class LocalizationNode(Node):
         if not loc.status.initialized:
             return
         pose, cov = loc.pose_at(t)
-        x = loc.ekf.x
+        x, P = loc.state_at(t)
         odom = conv.odometry_msg(t, self.map_frame, self.base_frame, *pose, x[3], x[4])
         c6 = np.zeros((6, 6))
         c6[np.ix_([0, 1, 5], [0, 1, 5])] = cov
         c6[2, 2] = c6[3, 3] = c6[4, 4] = 1e-6
         odom.pose.covariance = c6.ravel().tolist()
         t6 = np.zeros((6, 6))
-        t6[0, 0], t6[5, 5] = loc.ekf.P[3, 3], loc.ekf.P[4, 4]
+        t6[0, 0], t6[5, 5] = P[3, 3], P[4, 4]
         odom.twist.covariance = t6.ravel().tolist()
         self.pub_odom.publish(odom)
         pwc = PoseWithCovarianceStamped()
@@ -212,7 +215,10 @@ class LocalizationNode(Node):
         if loc is None:
             level, reasons = DiagnosticStatus.ERROR, ['no map yet']
         else:
-            now = max(loc.status.last_stamp.values(), default=0.0)
+            # ages against the node's clock, so a node that stopped hearing every sensor (or
+            # fell behind them) says so; before the clock runs, against the newest stamp
+            clock = self.get_clock().now().nanoseconds * 1e-9
+            now = clock if clock > 0.0 else max(loc.status.last_stamp.values(), default=0.0)
             timeout = self.values['sensor_timeout']
             enabled = {'odometry': self.values['use_odometry'], 'imu': self.values['use_imu'],
                        'gnss': self.values['use_gnss'], 'scan': self.values['use_lidar']}
@@ -220,7 +226,8 @@ class LocalizationNode(Node):
                 last = loc.status.last_stamp.get(sensor)
                 if on and (last is None or now - last > timeout):
                     level = max(level, DiagnosticStatus.WARN)
-                    reasons.append(f'{sensor} stale' if last is not None else f'no {sensor} yet')
+                    reasons.append(f'{sensor} stale ({now - last:.1f} s)' if last is not None
+                                   else f'no {sensor} yet')
             if not loc.status.initialized:
                 level = DiagnosticStatus.ERROR
                 reasons.append('not initialized')
