@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from scipy.ndimage import distance_transform_edt
 
 from delivery_robot_nav.common.world import World, footprint_corners
 
@@ -55,6 +56,17 @@ class OccupancyMap:
         h, w = self.shape
         return (self.origin[0], self.origin[0] + w * self.resolution,
                 self.origin[1], self.origin[1] + h * self.resolution)
+
+
+def distance_to_occupied(occ: OccupancyMap, max_distance: float) -> np.ndarray:
+    """float32 grid: distance (m) from each cell centre to the nearest occupied cell's edge
+    (half a cell nearer than its centre), clipped to max_distance. Euclidean distance
+    transform (scipy)."""
+    occupied = occ.grid == OCCUPIED
+    if not occupied.any():
+        return np.full(occ.shape, max_distance, dtype=np.float32)
+    dist = distance_transform_edt(~occupied) * occ.resolution - occ.resolution / 2.0
+    return np.clip(dist, 0.0, max_distance).astype(np.float32)
 
 
 def rasterize_world(world: World, resolution: float, height: float,

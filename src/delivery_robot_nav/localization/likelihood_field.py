@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import distance_transform_edt
-
-from delivery_robot_nav.common.maps import OCCUPIED, OccupancyMap
+from delivery_robot_nav.common.maps import OccupancyMap, distance_to_occupied
 
 
 @dataclass(frozen=True)
@@ -29,11 +27,8 @@ class LikelihoodField:
         self.resolution = occ.resolution
         self.origin = np.array(occ.origin, dtype=float)
         self.shape = occ.shape
-        occupied = occ.grid == OCCUPIED
-        # distance from each cell centre to the nearest occupied cell's edge (half a cell
-        # nearer than its centre): endpoints on an obstacle's boundary score as hits
-        dist = distance_transform_edt(~occupied) * occ.resolution - occ.resolution / 2.0
-        self.distance = np.clip(dist, 0.0, cfg.max_distance).astype(np.float32)
+        # distances to obstacle edges: endpoints on an obstacle's boundary score as hits
+        self.distance = distance_to_occupied(occ, cfg.max_distance)
         hit = np.exp(-0.5 * (self.distance / cfg.sigma_hit) ** 2)
         self.log_p = np.log(cfg.z_hit * hit + cfg.z_rand).astype(np.float32)
         self.log_p_outside = float(np.log(cfg.z_rand))

@@ -1,0 +1,302 @@
+"""Obstacle-detection building blocks without ROS: segmentation, static filter, tracker,
+depth extraction, rolling costmap, and the pipeline on synthetic scans."""
+import math
+
+import numpy as np
+import pytest
+
+from delivery_robot_nav.common.maps import OCCUPIED, OccupancyMap
+from delivery_robot_nav.perception.costmap import (INSCRIBED, LETHAL, CostmapConfig,
+                                                   RollingCostmap)
+from delivery_robot_nav.perception.depth import CameraModel, DepthConfig, DepthObstacleExtractor
+from delivery_robot_nav.perception.detector import DetectorConfig, ObstacleDetector
+from delivery_robot_nav.perception.lidar import (SegmentationConfig, centers, scan_points,
+                                                 segment, summarize)
+from delivery_robot_nav.perception.static_map import StaticMap, static_fraction
+from delivery_robot_nav.perception.tracker import (CLASS_PEDESTRIAN, CLASS_STATIC, Detection,
+                                                   Tracker, TrackerConfig)
+
+BEAMS = 720
+INC = 2 * math.pi / BEAMS
+ANGLES = -math.pi + INC * np.arange(BEAMS)
+
+
+def cast_circles(circles, sensor=(0.0, 0.0), noise=0.0, rng=None, walls=()):
+    """Ranges of a 720-beam scan from `sensor` (heading 0) to circles (x, y, r) and
+    axis-aligned wall segments ((x0, y0), (x1, y1)); +inf where nothing is hit."""
+    ranges = np.full(BEAMS, np.inf)
+    d = np.column_stack([np.cos(ANGLES), np.sin(ANGLES)])
+    o = np.asarray(sensor, dtype=float)
+    for cx, cy, r in circles:
+        oc = o - (cx, cy)
+        b = d @ oc
+        disc = b * b - (oc @ oc - r * r)
+        t = -b - np.sqrt(np.maximum(disc, 0.0))
+        hit = (disc >= 0) & (t > 0)
+        ranges = np.where(hit, np.minimum(ranges, t), ranges)
+    for (x0, y0), (x1, y1) in walls:
+        p, q = np.array([x0, y0]) - o, np.array([x1 - x0, y1 - y0])
+        den = d[:, 0] * q[1] - d[:, 1] * q[0]
+        with np.errstate(divide='ignore', invalid='ignore'):
+            t = (p[0] * q[1] - p[1] * q[0]) / den
+            u = (p[0] * d[:, 1] - p[1] * d[:, 0]) / den
+        hit = np.isfinite(t) & (t > 0) & (u >= 0) & (u <= 1)
+        ranges = np.where(hit, np.minimum(ranges, t), ranges)
+    if noise:
+        ranges = ranges + rng.normal(0.0, noise, BEAMS)
+    return ranges
+
+
+def clusters_of(ranges, method='scan_order', pose=(0.0, 0.0, 0.0)):
+    cfg = SegmentationConfig(method=method)
+    pts = scan_points(ranges, ANGLES, (0.0, 0.0, 0.0), pose, 0.1, 30.0)
+    return pts, summarize(pts, segment(pts, INC, BEAMS, cfg), cfg.min_points)
+
+
+# ------------------------------------------------------------------ segmentation
+
+@pytest.mark.parametrize('method', ['scan_order', 'kdtree'])
+def test_two_people_one_behind_the_other_are_two_clusters(method):
+    """Seen along one line of sight, 2.8 m apart: the gap has no returns (the lidar saw
+    through it), so they are separate even though the missing beams span a wide angle."""
+    ranges = cast_circles([(4.0, 0.0, 0.3), (6.9, 1.18, 0.3)])     # ~6 empty beams between
+    _, cl = clusters_of(ranges, method)
+    assert len(cl) == 2
+    assert np.all(cl.width < 0.7)
+
+
+def test_scan_order_wraps_around_the_back_of_a_360_scan():
+    ranges = cast_circles([(-3.0, 0.0, 0.3)])          # straight behind: beams 0 and 719
+    _, cl = clusters_of(ranges)
+    assert len(cl) == 1 and cl.count[0] > 10
+
+
+def test_wall_is_one_wide_cluster_and_round_objects_get_their_centre_back():
+    ranges = cast_circles([(3.0, 0.0, 0.3)], walls=[((-5.0, 4.0), (5.0, 4.0))])
+    pts, cl = clusters_of(ranges)
+    assert len(cl) == 2
+    person = int(np.argmin(cl.width))
+    assert cl.width[person] == pytest.approx(0.6, abs=0.06)
+    assert cl.width[1 - person] > 5.0
+    # beams are uniform in bearing, so the points' centroid is pi r / 4 = 0.24 m short of
+    # the centre; centers() moves it back
+    assert cl.centroid[person, 0] == pytest.approx(3.0 - 0.24, abs=0.03)
+    assert centers(cl, pts.sensor_world, 1.0)[person] == pytest.approx([3.0, 0.0], abs=0.04)
+
+
+def test_non_finite_and_out_of_range_returns_are_not_points():
+    ranges = cast_circles([(2.0, 0.0, 0.3)])
+    ranges[::11] = np.nan                             # single dropouts do not split it
+    ranges[4::11] = -np.inf
+    ranges[8::11] = 0.01                              # below range_min
+    pts, cl = clusters_of(ranges)
+    assert np.all(np.isfinite(pts.world)) and np.all(pts.ranges >= 0.1)
+    assert len(cl) == 1
+
+
+# ------------------------------------------------------------------ static map
+
+def test_points_on_mapped_walls_are_static_and_a_person_beside_them_is_not():
+    grid = np.zeros((200, 200), dtype=np.int8)
+    grid[180:182, :] = OCCUPIED                       # wall at y = 9.0 .. 9.1 (0.05 m cells)
+    occ = OccupancyMap(grid, 0.05, (-5.0, 0.0))
+    sm = StaticMap(occ)
+    ranges = cast_circles([(1.0, 8.3, 0.3)], sensor=(0.0, 0.0),
+                          walls=[((-5.0, 9.0), (5.0, 9.0))])
+    pts, cl = clusters_of(ranges)
+    frac = static_fraction(cl.point_cluster, sm.explained(pts.world, 0.25), len(cl))
+    person = int(np.argmin(np.hypot(*(cl.centroid - [1.0, 8.3]).T)))
+    assert cl.width[person] < 0.7 and frac[person] < 0.1
+    others = np.arange(len(cl)) != person                # the wall, split by the person
+    assert others.sum() >= 1 and np.all(frac[others] > 0.9)
+
+
+# ------------------------------------------------------------------ tracker
+
+def walk(tracker, people, seconds, rate=10.0, noise=0.03, seed=0, miss=()):
+    """Detections of people (x0, y0, vx, vy) for `seconds`; returns the track ids each
+    person was assigned at every step."""
+    rng = np.random.default_rng(seed)
+    ids = []
+    for k in range(int(seconds * rate)):
+        t = k / rate
+        xy = np.array([[x + vx * t, y + vy * t] for x, y, vx, vy in people])
+        keep = [i for i in range(len(people)) if (k, i) not in miss]
+        det = Detection(xy[keep] + rng.normal(0, noise, (len(keep), 2)),
+                        np.full(len(keep), 0.55), np.full(len(keep), 0.2))
+        tracks = tracker.update(t, det)
+        ids.append({i: tracker.last_assignment.get(j) for j, i in enumerate(keep)})
+    return tracks, ids
+
+
+def test_tracker_estimates_velocity_and_keeps_identities_of_crossing_people():
+    tracker = Tracker(TrackerConfig())
+    people = [(0.0, 0.0, 1.3, 0.0), (8.0, 0.6, -1.3, 0.0)]     # pass each other 0.6 m apart
+    tracks, ids = walk(tracker, people, 6.0)
+    assert len(tracks.ids) == 2
+    for i, (x, y, vx, vy) in enumerate(people):
+        j = int(np.argmin(np.hypot(*(tracks.xy - [x + vx * 5.9, y + vy * 5.9]).T)))
+        assert tracks.velocity[j] == pytest.approx([vx, vy], abs=0.15)
+        assert tracks.classification[j] == CLASS_PEDESTRIAN
+    # each person kept one id from confirmation to the end
+    for i in range(2):
+        assert len({step[i] for step in ids[5:]}) == 1
+
+
+def test_tracks_coast_through_short_misses_then_die_and_ids_are_never_reused():
+    tracker = Tracker(TrackerConfig(max_coast_time=1.0))
+    miss = {(k, 0) for k in range(20, 26)}                    # 0.6 s unseen
+    _, ids = walk(tracker, [(0.0, 0.0, 1.0, 0.0)], 4.0, miss=miss)
+    assert len({s[0] for s in ids[5:] if 0 in s}) == 1        # same id after the gap
+    first = ids[-1][0]
+    tracker.update(6.0, Detection(np.zeros((0, 2)), np.zeros(0), np.zeros(0)))
+    assert len(tracker.confirmed_tracks().ids) == 0           # gone after 2 s unseen
+    tracks, ids = walk(tracker, [(0.0, 0.0, 1.0, 0.0)], 1.0)
+    assert all(s[0] > first for s in ids)
+
+
+def test_a_single_spurious_detection_never_becomes_a_track():
+    tracker = Tracker(TrackerConfig())
+    tracker.update(0.0, Detection(np.array([[3.0, 3.0]]), np.array([0.4]), np.array([0.2])))
+    for k in range(1, 10):
+        tracks = tracker.update(k * 0.1, Detection(np.zeros((0, 2)), np.zeros(0), np.zeros(0)))
+    assert len(tracks.ids) == 0 and len(tracker.tracks) == 0
+
+
+def test_a_wide_object_that_stays_put_is_classified_static():
+    tracker = Tracker(TrackerConfig())
+    for k in range(30):
+        tracks = tracker.update(k * 0.1, Detection(np.array([[5.0, 1.0]]), np.array([1.6]),
+                                                   np.array([0.4])))
+    assert tracks.classification[0] == CLASS_STATIC
+    assert np.hypot(*tracks.velocity[0]) < 0.1
+
+
+def test_time_going_backwards_resets_the_tracker():
+    tracker = Tracker(TrackerConfig())
+    walk(tracker, [(0.0, 0.0, 1.0, 0.0)], 1.0)
+    tracker.update(0.05, Detection(np.zeros((0, 2)), np.zeros(0), np.zeros(0)))
+    assert len(tracker.tracks) == 0
+
+
+# ------------------------------------------------------------------ costmap
+
+def test_costmap_cells_stay_in_place_in_the_world_when_the_window_rolls():
+    cm = RollingCostmap(CostmapConfig(size=4.0, resolution=0.1))
+    cm.recenter(0.0, 0.0)
+    cm.mark('lidar', np.array([[1.05, 0.55]]), 1.0)
+    cm.recenter(1.5, -0.3)                                  # 15 and 3 cells
+    row, col, inside = cm.world_to_cell(np.array([[1.05, 0.55]]))
+    assert inside[0] and cm.layers['lidar'][row[0], col[0]] == 1.0
+    assert np.sum(np.isfinite(cm.layers['lidar'])) == 1
+    cm.recenter(50.0, 50.0)                                 # far away: everything falls out
+    assert not np.isfinite(cm.layers['lidar']).any()
+
+
+def test_costmap_clears_what_a_scan_sees_through_and_inflates_like_nav2():
+    cfg = CostmapConfig(size=6.0, resolution=0.05, inscribed_radius=0.3, inflation_radius=0.9)
+    cm = RollingCostmap(cfg)
+    cm.recenter(0.0, 0.0)
+    cm.mark('lidar', np.array([[1.0, 0.0], [2.0, 1.0]]), 0.0)
+    # a polygon covering (1, 0) but stopping short of (2, 1)
+    cm.clear_polygon('lidar', np.array([[0.0, -1.0], [1.5, -1.0], [1.5, 0.5], [0.0, 0.5]]))
+    costs = cm.costs(0.5)
+    row, col, _ = cm.world_to_cell(np.array([[1.0, 0.0], [2.0, 1.0], [2.0, 1.2], [2.0, 1.7],
+                                             [2.0, 2.5]]))
+    c = costs[row, col]
+    assert c[0] == 0 and c[1] == LETHAL and c[2] == INSCRIBED
+    assert 0 < c[3] < INSCRIBED and c[4] == 0
+    assert cm.costs(20.0).max() == 0                        # faded after the persistence
+
+
+def test_moving_layer_holds_only_the_latest_points():
+    cm = RollingCostmap(CostmapConfig(size=4.0, resolution=0.1))
+    cm.recenter(0.0, 0.0)
+    cm.replace('moving', np.array([[1.0, 1.0]]), 1.0)
+    cm.replace('moving', np.array([[1.0, -1.0]]), 1.1)
+    occupied = cm.obstacles(1.1)
+    row, col, _ = cm.world_to_cell(np.array([[1.0, 1.0], [1.0, -1.0]]))
+    assert not occupied[row[0], col[0]] and occupied[row[1], col[1]]
+
+
+# ------------------------------------------------------------------ depth camera
+
+def camera_setup(width=160, height=120, pitch=0.45, z=0.6):
+    """Camera at (0.3, 0, z) in base_link pitched down; optical frame z forward."""
+    from delivery_robot_nav.common.geometry import pose_matrix
+    base_T_cam = pose_matrix((0.3, 0.0, z), (0.0, pitch, 0.0))
+    cam_T_opt = pose_matrix((0, 0, 0), (-math.pi / 2, 0.0, -math.pi / 2))
+    fx = (width / 2) / math.tan(1.5184 / 2)
+    return CameraModel(width, height, fx, fx, (width - 1) / 2, (height - 1) / 2), \
+        base_T_cam @ cam_T_opt
+
+
+def render(camera, base_T_opt, boxes):
+    """Depth image of the ground plane z = 0 and boxes (xmin, xmax, ymin, ymax, zmax)."""
+    u, v = np.meshgrid(np.arange(camera.width), np.arange(camera.height))
+    rays = np.stack([(u - camera.cx) / camera.fx, (v - camera.cy) / camera.fy,
+                     np.ones(u.shape)], -1) @ base_T_opt[:3, :3].T       # per unit depth
+    o = base_T_opt[:3, 3]
+    depth = np.full(u.shape, np.inf)
+    with np.errstate(divide='ignore', invalid='ignore'):
+        t = -o[2] / rays[..., 2]
+    depth = np.where((rays[..., 2] < 0) & (t > 0), t, depth)
+    for x0, x1, y0, y1, z1 in boxes:                        # slab intersection
+        tmin, tmax = np.zeros(u.shape), np.full(u.shape, np.inf)
+        for axis, lo, hi in ((0, x0, x1), (1, y0, y1), (2, 0.0, z1)):
+            with np.errstate(divide='ignore', invalid='ignore'):
+                a = (lo - o[axis]) / rays[..., axis]
+                b = (hi - o[axis]) / rays[..., axis]
+            tmin = np.maximum(tmin, np.nan_to_num(np.minimum(a, b), nan=-np.inf))
+            tmax = np.minimum(tmax, np.nan_to_num(np.maximum(a, b), nan=np.inf))
+        hit = tmax >= tmin
+        depth = np.where(hit & (tmin < depth), tmin, depth)
+    return depth.astype(np.float32)
+
+
+def test_depth_finds_a_curb_below_the_lidar_and_leaves_a_tall_obstacle_to_the_lidar():
+    camera, T = camera_setup()
+    depth = render(camera, T, [(2.5, 2.8, -1.0, 1.0, 0.15),          # curb, 15 cm
+                               (3.0, 3.3, 1.5, 1.8, 1.5)])             # a post: lidar's
+    rng = np.random.default_rng(0)
+    finite = np.isfinite(depth)
+    depth[finite] += (0.01 * depth[finite] ** 2 * rng.normal(0, 1, finite.sum())).astype(np.float32)
+    depth[rng.random(depth.shape) < 0.02] = np.nan                     # dropouts
+    obs = DepthObstacleExtractor(DepthConfig(), camera, T).extract(depth)
+    assert obs.ground_fit
+    assert len(obs.xy) > 20
+    # only the curb (depth noise at 2.5 m: 6 cm)
+    assert np.all((obs.xy[:, 0] > 2.25) & (obs.xy[:, 0] < 3.05))
+    assert np.all(np.abs(obs.xy[:, 1]) < 1.2)
+    assert np.ptp(obs.xy[:, 1]) > 1.5                                  # along its length
+    assert len(obs.free_polygon) > 10
+
+
+def test_depth_image_of_the_wrong_size_is_refused_with_both_sizes():
+    camera, T = camera_setup()
+    with pytest.raises(ValueError, match='160x120'):
+        DepthObstacleExtractor(DepthConfig(), camera, T).extract(np.zeros((10, 10)))
+
+
+# ------------------------------------------------------------------ pipeline
+
+def test_pipeline_tracks_a_walker_beside_a_mapped_wall_and_leaves_no_ghost():
+    grid = np.zeros((400, 400), dtype=np.int8)
+    grid[300:302, :] = OCCUPIED                             # wall at y = 5.0 (0.05 m cells)
+    occ = OccupancyMap(grid, 0.05, (-10.0, -10.0))
+    det = ObstacleDetector(DetectorConfig(costmap=CostmapConfig(size=12.0)), occ)
+    rng = np.random.default_rng(1)
+    # walks straight at the robot (the cells it leaves are hidden behind it)
+    for k in range(40):
+        t = k * 0.1
+        person = (3.5 - 1.0 * t * 0.5, 1.0)
+        ranges = cast_circles([(*person, 0.3)], noise=0.015, rng=rng,
+                              walls=[((-10.0, 5.0), (10.0, 5.0))])
+        res = det.on_scan(t, ranges, ANGLES, (0.0, 0.0, 0.0), INC, 0.1, 30.0)
+    assert len(res.tracks.ids) == 1                         # the wall is not an object
+    assert res.tracks.velocity[0] == pytest.approx([-0.5, 0.0], abs=0.15)
+    occupied = det.costmap.obstacles(det.t)
+    row, col, _ = det.costmap.world_to_cell(np.array([[3.0, 1.0], [2.5, 1.0]]))
+    assert not occupied[row, col].any()                     # where it was: no ghost
+    row, col, _ = det.costmap.world_to_cell(np.array([[1.5, 5.02]]))
+    assert occupied[row[0], col[0]]                         # the wall is in the costmap
