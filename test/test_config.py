@@ -7,12 +7,15 @@ from delivery_robot_nav.demo.config import DRIVER_PARAMS, load_driver_params
 from delivery_robot_nav.demo.config import NODE_NAME as DRIVER_NODE
 from delivery_robot_nav.localization.config import LOCALIZATION_PARAMS
 from delivery_robot_nav.localization.config import NODE_NAME as LOC_NODE
+from delivery_robot_nav.perception.config import NODE_NAME as DET_NODE
+from delivery_robot_nav.perception.config import OBSTACLE_DETECTION_PARAMS
 from delivery_robot_nav.sim.config import NODE_NAME, SIM_PARAMS, load_sim_config
 
 
 @pytest.mark.parametrize('file, node, specs', [
     ('sim.yaml', NODE_NAME, SIM_PARAMS), ('demo.yaml', DRIVER_NODE, DRIVER_PARAMS),
-    ('localization.yaml', LOC_NODE, LOCALIZATION_PARAMS)])
+    ('localization.yaml', LOC_NODE, LOCALIZATION_PARAMS),
+    ('obstacle_detection.yaml', DET_NODE, OBSTACLE_DETECTION_PARAMS)])
 def test_config_files_match_their_schema(repo, file, node, specs):
     values = load_params_file(repo / 'config' / file, node, specs)
     assert set(values) == {s.name for s in specs}
@@ -88,3 +91,26 @@ def test_localizer_dataclass_defaults_equal_the_shipped_yaml():
               if field != 'datum' and values[name] != getattr(parts[target], field)}
     assert not differ, f'config/localization.yaml vs dataclass defaults: {differ}'
     assert dataclasses.fields(LocalizerConfig)
+
+
+def test_detector_dataclass_defaults_equal_the_shipped_yaml():
+    """Same for obstacle detection: the perception dataclasses' defaults are what
+    config/obstacle_detection.yaml says."""
+    from delivery_robot_nav.perception.config import _TARGETS, load_detection_params
+    from delivery_robot_nav.perception.detector import DetectorConfig
+    values = load_detection_params()
+    d = DetectorConfig()
+    parts = {'det': d, 'seg': d.segmentation, 'trk': d.tracker, 'cm': d.costmap, 'depth': d.depth}
+    differ = {name: (values[name], getattr(parts[target], field))
+              for name, (target, field) in _TARGETS.items()
+              if values[name] != getattr(parts[target], field)}
+    assert not differ, f'config/obstacle_detection.yaml vs dataclass defaults: {differ}'
+
+
+def test_unknown_segmentation_method_is_refused_with_the_choices(tmp_path, repo):
+    from delivery_robot_nav.perception.config import load_detection_params
+    text = (repo / 'config' / 'obstacle_detection.yaml').read_text()
+    bad = tmp_path / 'od.yaml'
+    bad.write_text(text.replace('method: scan_order', 'method: dbscan'))
+    with pytest.raises(ParamError, match='segmentation.method.*scan_order, kdtree'):
+        load_detection_params(bad)

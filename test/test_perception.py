@@ -209,11 +209,11 @@ def test_costmap_clears_what_a_scan_sees_through_and_inflates_like_nav2():
     assert cm.costs(20.0).max() == 0                        # faded after the persistence
 
 
-def test_moving_layer_holds_only_the_latest_points():
+def test_objects_layer_holds_only_the_latest_points():
     cm = RollingCostmap(CostmapConfig(size=4.0, resolution=0.1))
     cm.recenter(0.0, 0.0)
-    cm.replace('moving', np.array([[1.0, 1.0]]), 1.0)
-    cm.replace('moving', np.array([[1.0, -1.0]]), 1.1)
+    cm.replace('objects', np.array([[1.0, 1.0]]), 1.0)
+    cm.replace('objects', np.array([[1.0, -1.0]]), 1.1)
     occupied = cm.obstacles(1.1)
     row, col, _ = cm.world_to_cell(np.array([[1.0, 1.0], [1.0, -1.0]]))
     assert not occupied[row[0], col[0]] and occupied[row[1], col[1]]

@@ -35,6 +35,7 @@ class ParamSpec:
     max: float | None = None
     read_only: bool = False
     list_multiple_of: int = 1       # for list: the length must be a multiple of this
+    choices: tuple = ()             # for str: the accepted values (empty: any)
 
     def full_description(self) -> str:
         return f'{self.description} [{self.unit}]' if self.unit else self.description
@@ -54,6 +55,8 @@ def check_value(spec: ParamSpec, value, source: str = ''):
     if spec.type is str:
         if not isinstance(value, str):
             fail('expected a string')
+        if spec.choices and value not in spec.choices:
+            fail(f'expected one of {", ".join(spec.choices)}')
         return value
     if spec.type is int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -137,6 +140,8 @@ def markdown_table(specs: list[ParamSpec], values: dict) -> str:
         lo = '' if s.min is None else f'{s.min:g}'
         hi = '' if s.max is None else f'{s.max:g}'
         rng = f'[{lo}, {hi}]' if (lo or hi) else ''
+        if s.choices:
+            rng = ' / '.join(f'`{c}`' for c in s.choices)
         rows.append(f'| `{s.name}` | {_TYPE_NAMES[s.type]} | `{values.get(s.name)!r}` | '
                     f'{s.unit} | {rng} | {s.description} |')
     return '\n'.join(rows)

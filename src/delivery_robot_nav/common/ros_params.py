@@ -20,6 +20,8 @@ def descriptor(spec: ParamSpec) -> ParameterDescriptor:
                                                      to_value=float(spec.max))]
     if spec.type is int and spec.min is not None and spec.max is not None:
         d.integer_range = [IntegerRange(from_value=int(spec.min), to_value=int(spec.max))]
+    if spec.choices:
+        d.additional_constraints = 'one of: ' + ', '.join(spec.choices)
     return d
 
 

@@ -4,10 +4,12 @@
   resolution in the world frame and follows the robot by whole-cell shifts, so a cell keeps
   its place in the world while it stays in the window.
 - Three obstacle layers, each cell holding the time it was last marked:
-  `lidar` (persistent hits of the planar lidar), `depth` (obstacles below the lidar plane
-  from the depth camera) and `moving` (points of moving tracks, replaced every scan: a
-  person leaves no mark behind even where it hid the cells it walked out of). Each sensor
-  clears only its own layer: the lidar beams pass over a curb the camera marked.
+  `lidar` (hits of the planar lidar on large or mapped things), `objects` (replaced every
+  scan: the points of the small unmapped objects the tracker follows, and a disc for each
+  track hidden this scan, where it is predicted to be; a person who walked off behind its
+  own shadow leaves no mark) and `depth` (obstacles below or above the lidar plane, from
+  the depth camera). Each sensor clears only its own layer: the lidar beams pass over a
+  curb the camera marked.
 - Clearing: the free space a sensor saw is one polygon (the scan's endpoints around the
   sensor, each pulled back by `clearing_margin`; for the camera, the farthest free ground
   per image column), filled with OpenCV's fillPoly: one C call instead of ray marching.
@@ -39,7 +41,7 @@ class CostmapConfig:
 
 
 class RollingCostmap:
-    LAYERS = ('lidar', 'depth', 'moving')
+    LAYERS = ('lidar', 'objects', 'depth')
 
     def __init__(self, cfg: CostmapConfig):
         if cfg.size <= 0 or cfg.resolution <= 0 or cfg.size / cfg.resolution > 4000:
@@ -92,12 +94,24 @@ class RollingCostmap:
         cv2.fillPoly(mask, [pts.reshape(-1, 1, 2)], 1, lineType=cv2.LINE_8, shift=8)
         self.layers[layer][mask.astype(bool)] = _NEVER
 
+    def discs(self, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
+        """World centres of the cells within each disc (centres (k, 2), radii (k,))."""
+        res = self.cfg.resolution
+        out = []
+        for c, r in zip(centres, radii):
+            k = int(np.ceil(r / res))
+            g = (np.arange(-k, k + 1) * res)
+            gx, gy = np.meshgrid(g, g)
+            pts = np.column_stack([gx.ravel(), gy.ravel()])
+            out.append(c + pts[np.hypot(pts[:, 0], pts[:, 1]) <= r])
+        return np.vstack(out) if out else np.zeros((0, 2))
+
     def mark(self, layer: str, xy: np.ndarray, t: float):
         row, col, inside = self.world_to_cell(xy)
         self.layers[layer][row[inside], col[inside]] = t
 
     def replace(self, layer: str, xy: np.ndarray, t: float):
-        """The layer holds exactly these points now (the moving-objects layer)."""
+        """The layer holds exactly these points now (the objects layer)."""
         self.layers[layer].fill(_NEVER)
         self.mark(layer, xy, t)
 
@@ -105,7 +119,7 @@ class RollingCostmap:
     def obstacles(self, t: float) -> np.ndarray:
         """bool grid: cells marked in any layer and not yet faded."""
         horizon = t - self.cfg.obstacle_persistence
-        out = self.layers['moving'] >= t - 1e-9
+        out = self.layers['objects'] >= t - 1e-9
         out |= self.layers['lidar'] >= horizon
         out |= self.layers['depth'] >= horizon
         return out

@@ -1,8 +1,9 @@
 """The obstacle-detection pipeline: what the node runs per scan and per depth frame.
 
 Per scan: endpoints -> segments -> clusters the static map does not explain -> tracker ->
-costmap (clear the seen free space, mark hits; points of moving tracks go to the
-moving layer, which holds only the latest scan). Per depth frame: obstacle points below or
+costmap (clear the seen free space; points of tracked objects and discs of hidden tracks
+on the objects layer, which holds only the latest scan; everything else on the lidar
+layer). Per depth frame: obstacle points below or
 above the lidar plane -> depth layer (clear the free ground seen, mark). Plain arrays in and
 out; no ROS.
 """
@@ -99,18 +100,19 @@ class ObstacleDetector:
         tracks = self.tracker.update(t, Detection(ctr[idx], clusters.width[idx],
                                                   clusters.depth[idx]))
         t2 = clock()
-        moving_ids = self.tracker.moving_track_ids()
-        moving_cluster = np.zeros(k + 1, dtype=bool)                # index -1: unclustered
-        for det_index, track_id in self.tracker.last_assignment.items():
-            if track_id in moving_ids:
-                moving_cluster[idx[det_index]] = True
-        on_moving = moving_cluster[clusters.point_cluster]
-        self._update_costmap_lidar(t, pose, ranges, angles, rmin, rmax, pts.world, on_moving)
+        # points of tracked clusters go to the objects layer (this scan only), with a disc
+        # for every confirmed track hidden this scan; the rest to the persistent layer
+        on_object = np.concatenate([tracked, [False]])[clusters.point_cluster]
+        hidden = tracks.time_since_update > 0.0
+        discs = self.costmap.discs(tracks.xy[hidden], np.maximum(tracks.size[hidden, 0], 0.2) / 2)
+        self._update_costmap_lidar(t, pose, ranges, angles, rmin, rmax, pts.world,
+                                   on_object, discs)
         t3 = clock()
         return ScanResult(tracks, clusters, ctr, static, tracked,
                           {'clustering': t1 - t0, 'tracking': t2 - t1, 'costmap': t3 - t2})
 
-    def _update_costmap_lidar(self, t, pose, ranges, angles, rmin, rmax, world_pts, on_moving):
+    def _update_costmap_lidar(self, t, pose, ranges, angles, rmin, rmax, world_pts,
+                              on_object, discs):
         cm, cfg = self.costmap, self.cfg
         cm.recenter(pose[0], pose[1])
         c, s = math.cos(pose[2]), math.sin(pose[2])
@@ -125,8 +127,8 @@ class ObstacleDetector:
         a = np.asarray(angles, dtype=float) + lyaw + pose[2]
         polygon = sensor + free[:, None] * np.column_stack([np.cos(a), np.sin(a)])
         cm.clear_polygon('lidar', polygon)
-        cm.mark('lidar', world_pts[~on_moving], t)
-        cm.replace('moving', world_pts[on_moving], t)
+        cm.mark('lidar', world_pts[~on_object], t)
+        cm.replace('objects', np.vstack([world_pts[on_object], discs]), t)
 
     # ------------------------------------------------------------------ depth camera
     def on_depth(self, t: float, depth: np.ndarray, camera: CameraModel,

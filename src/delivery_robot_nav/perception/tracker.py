@@ -1,9 +1,13 @@
-"""Multi-object tracker: constant-velocity Kalman filter per track, global nearest
-neighbour assignment, track life cycle and a class guess. Vectorized over tracks.
+"""Multi-object tracker: interacting-multiple-model (IMM) Kalman filter per track, global
+nearest neighbour assignment, track life cycle and a class guess. Vectorized over tracks.
 
-- State per track: x, y, vx, vy in the world frame; white-acceleration process noise
-  (`accel_stddev`), the standard model for pedestrians (e.g. Schoeller et al., "What the
-  constant velocity model can teach us about pedestrian motion prediction", 2020).
+- State per track: x, y, vx, vy in the world frame. Two constant-velocity models share it
+  (Blom & Bar-Shalom's IMM): a steady one with little white acceleration
+  (`accel_stddev`, walking straight on) and a manoeuvring one with a lot
+  (`maneuver_accel_stddev`: stopping, turning round). The filter mixes them by how well
+  each predicted the recent detections, so a walker's velocity is smooth on a straight
+  line and still follows a stop or a turn within a few scans. Switching between the
+  modes is a Markov chain with rates `maneuver_rate` (into) and `maneuver_end_rate` (out).
 - Association: Mahalanobis distance of every detection to every track's predicted
   position (innovation covariance incl. the detection's own noise), gated at the
   chi-square quantile `gate_probability`, assigned optimally with
@@ -32,7 +36,10 @@ _COST_FORBIDDEN = 1e9
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    accel_stddev: float = 1.0           # m/s^2, white acceleration (process noise)
+    accel_stddev: float = 1.0           # m/s^2, white acceleration, steady model
+    maneuver_accel_stddev: float = 5.0  # m/s^2, ... manoeuvring model
+    maneuver_rate: float = 0.2          # 1/s, steady -> manoeuvring
+    maneuver_end_rate: float = 2.0      # 1/s, manoeuvring -> steady
     measurement_stddev: float = 0.05    # m, detection centre noise floor
     measurement_stddev_per_width: float = 0.1   # m of noise per m of cluster width
     initial_speed_stddev: float = 1.5   # m/s, velocity uncertainty of a new track
@@ -40,7 +47,7 @@ class TrackerConfig:
     max_gate_distance: float = 2.0      # m, never associate farther than this
     confirm_hits: int = 3               # updates before a track is confirmed
     confirm_window: float = 0.5         # s, ... within this time of its birth
-    max_coast_time: float = 1.0         # s without updates before a confirmed track dies
+    max_coast_time: float = 2.0         # s without updates before a confirmed track dies
     moving_speed: float = 0.3           # m/s, a track faster than this moves
     cyclist_min_speed: float = 2.5      # m/s
     pedestrian_max_width: float = 1.2   # m
@@ -70,10 +77,14 @@ class TrackSet:
     time_since_update: np.ndarray  # (k,) s
 
 
+N_MODELS = 2          # steady, manoeuvring
+
+
 @dataclass
 class _Tracks:
-    x: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
-    P: np.ndarray = field(default_factory=lambda: np.zeros((0, 4, 4)))
+    x: np.ndarray = field(default_factory=lambda: np.zeros((0, N_MODELS, 4)))
+    P: np.ndarray = field(default_factory=lambda: np.zeros((0, N_MODELS, 4, 4)))
+    mu: np.ndarray = field(default_factory=lambda: np.zeros((0, N_MODELS)))
     ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     born: np.ndarray = field(default_factory=lambda: np.zeros(0))
     updated: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -92,8 +103,32 @@ class _Tracks:
         return _Tracks(*(np.concatenate([getattr(self, f), getattr(other, f)])
                          for f in _FIELDS))
 
+    def combined(self) -> tuple[np.ndarray, np.ndarray]:
+        """The IMM's output: mode-weighted mean (n, 4) and covariance (n, 4, 4)."""
+        x = np.einsum('nm,nmi->ni', self.mu, self.x)
+        d = self.x - x[:, None, :]
+        P = np.einsum('nm,nmij->nij', self.mu, self.P + d[..., :, None] * d[..., None, :])
+        return x, P
 
-_FIELDS = ('x', 'P', 'ids', 'born', 'updated', 'hits', 'confirmed', 'size', 'votes')
+
+_FIELDS = ('x', 'P', 'mu', 'ids', 'born', 'updated', 'hits', 'confirmed', 'size', 'votes')
+
+
+def _cv_predict(x: np.ndarray, P: np.ndarray, dt: float, q: np.ndarray):
+    """Constant-velocity prediction of states (..., 4) and covariances (..., 4, 4) with
+    white-acceleration intensities q (broadcast over the leading axes)."""
+    x = x.copy()
+    x[..., 0:2] += x[..., 2:4] * dt
+    A, B, C, D = P[..., :2, :2], P[..., :2, 2:], P[..., 2:, :2], P[..., 2:, 2:]
+    eye = np.eye(2)
+    q = np.asarray(q, dtype=float)[..., None, None]
+    out = np.empty_like(P)
+    # F P F^T for F = [[I, dt I], [0, I]], on the 2x2 blocks, plus the process noise
+    out[..., :2, :2] = A + dt * (B + C) + dt * dt * D + q * dt ** 4 / 4.0 * eye
+    out[..., :2, 2:] = B + dt * D + q * dt ** 3 / 2.0 * eye
+    out[..., 2:, :2] = C + dt * D + q * dt ** 3 / 2.0 * eye
+    out[..., 2:, 2:] = D + q * dt * dt * eye
+    return x, out
 
 
 class Tracker:
@@ -103,6 +138,7 @@ class Tracker:
         self.t: float | None = None
         self._next_id = 1
         self._gate = float(chi2.ppf(cfg.gate_probability, 2))
+        self._q = np.array([cfg.accel_stddev ** 2, cfg.maneuver_accel_stddev ** 2])
         # per step: which detection went to which track id (evaluation and tests)
         self.last_assignment: dict[int, int] = {}
 
@@ -111,29 +147,26 @@ class Tracker:
         self.tracks = _Tracks()
         self.t = None
 
-    # ------------------------------------------------------------------ Kalman filter
+    # ------------------------------------------------------------------ IMM filter
     def _predict(self, t: float):
-        if self.t is None or len(self.tracks) == 0:
+        tr = self.tracks
+        if self.t is None or len(tr) == 0 or t <= self.t:
             return
         dt = t - self.t
-        if dt <= 0.0:
-            return
-        tr = self.tracks
-        tr.x[:, 0:2] += tr.x[:, 2:4] * dt
-        q = self.cfg.accel_stddev ** 2
-        # F P F^T for F = [[I, dt I], [0, I]] written out on the 2x2 blocks
-        P = tr.P
-        A, B, C, D = P[:, :2, :2], P[:, :2, 2:], P[:, 2:, :2], P[:, 2:, 2:]
-        A2 = A + dt * (B + C) + dt * dt * D
-        B2 = B + dt * D
-        C2 = C + dt * D
-        eye = np.eye(2)
-        P_new = np.empty_like(P)
-        P_new[:, :2, :2] = A2 + q * dt ** 4 / 4.0 * eye
-        P_new[:, :2, 2:] = B2 + q * dt ** 3 / 2.0 * eye
-        P_new[:, 2:, :2] = C2 + q * dt ** 3 / 2.0 * eye
-        P_new[:, 2:, 2:] = D + q * dt * dt * eye
-        tr.P = P_new
+        c = self.cfg
+        p01 = 1.0 - math.exp(-c.maneuver_rate * dt)
+        p10 = 1.0 - math.exp(-c.maneuver_end_rate * dt)
+        trans = np.array([[1.0 - p01, p01], [p10, 1.0 - p10]])        # [from, to]
+        # mixing: each model starts from the others' estimates, weighted by how likely
+        # the track switched
+        prior = tr.mu @ trans                                         # (n, to)
+        w = tr.mu[:, :, None] * trans[None, :, :] / np.maximum(prior[:, None, :], 1e-12)
+        x0 = np.einsum('nij,nik->njk', w, tr.x)                       # (n, to, 4)
+        d = tr.x[:, :, None, :] - x0[:, None, :, :]                    # (n, from, to, 4)
+        P0 = np.einsum('nij,nijkl->njkl', w,
+                       tr.P[:, :, None, :, :] + d[..., :, None] * d[..., None, :])
+        tr.x, tr.P = _cv_predict(x0, P0, dt, self._q)
+        tr.mu = prior
 
     def _measurement_variance(self, width: np.ndarray) -> np.ndarray:
         c = self.cfg
@@ -153,8 +186,9 @@ class Tracker:
         assigned_t = np.zeros(0, dtype=np.int64)
         assigned_d = np.zeros(0, dtype=np.int64)
         if len(tr) and m:
-            y = det.xy[None, :, :] - tr.x[:, None, :2]           # (n, m, 2)
-            S = tr.P[:, None, :2, :2] + r[None, :, None, None] * np.eye(2)
+            x, P = tr.combined()
+            y = det.xy[None, :, :] - x[:, None, :2]               # (n, m, 2)
+            S = P[:, None, :2, :2] + r[None, :, None, None] * np.eye(2)
             a, b, d = S[..., 0, 0], S[..., 0, 1], S[..., 1, 1]
             det_s = a * d - b * b
             d2 = (d * y[..., 0] ** 2 - 2 * b * y[..., 0] * y[..., 1] + a * y[..., 1] ** 2) / det_s
@@ -185,36 +219,45 @@ class Tracker:
         return self.confirmed_tracks()
 
     def _kalman_update(self, idx: np.ndarray, z: np.ndarray, r: np.ndarray):
+        """Update both models of the assigned tracks; mode probabilities by likelihood."""
         if len(idx) == 0:
             return
         tr = self.tracks
-        P = tr.P[idx]
-        S = P[:, :2, :2] + r[:, None, None] * np.eye(2)
-        K = P[:, :, :2] @ np.linalg.inv(S)                       # (k, 4, 2)
-        innov = z - tr.x[idx, :2]
-        tr.x[idx] += np.einsum('kij,kj->ki', K, innov)
-        # Joseph form keeps P symmetric positive definite
+        P = tr.P[idx]                                             # (k, M, 4, 4)
+        R = r[:, None, None, None] * np.eye(2)                    # (k, 1, 2, 2)
+        S = P[..., :2, :2] + R
+        S_inv = np.linalg.inv(S)
+        K = P[..., :, :2] @ S_inv                                 # (k, M, 4, 2)
+        innov = z[:, None, :] - tr.x[idx, :, :2]                  # (k, M, 2)
+        tr.x[idx] = tr.x[idx] + np.einsum('kmij,kmj->kmi', K, innov)
         H = np.zeros((2, 4))
         H[0, 0] = H[1, 1] = 1.0
         I_KH = np.eye(4) - K @ H
-        KRK = K @ (r[:, None, None] * np.eye(2)) @ K.transpose(0, 2, 1)
-        tr.P[idx] = I_KH @ P @ I_KH.transpose(0, 2, 1) + KRK
+        # Joseph form keeps P symmetric positive definite
+        tr.P[idx] = I_KH @ P @ np.swapaxes(I_KH, -1, -2) + K @ R @ np.swapaxes(K, -1, -2)
+        d2 = np.einsum('kmi,kmij,kmj->km', innov, S_inv, innov)
+        like = np.exp(-0.5 * d2) / (2.0 * math.pi * np.sqrt(np.linalg.det(S)))
+        mu = tr.mu[idx] * like
+        total = mu.sum(axis=1, keepdims=True)
+        tr.mu[idx] = np.where(total > 1e-300, mu / np.maximum(total, 1e-300), tr.mu[idx])
 
     def _birth(self, t: float, det: Detection, r: np.ndarray, new: np.ndarray):
         k = len(new)
         if k == 0:
             return
-        x = np.zeros((k, 4))
-        x[:, :2] = det.xy[new]
-        P = np.zeros((k, 4, 4))
-        P[:, 0, 0] = P[:, 1, 1] = r[new]
-        P[:, 2, 2] = P[:, 3, 3] = self.cfg.initial_speed_stddev ** 2
+        x = np.zeros((k, N_MODELS, 4))
+        x[:, :, :2] = det.xy[new][:, None, :]
+        P = np.zeros((k, N_MODELS, 4, 4))
+        P[:, :, 0, 0] = P[:, :, 1, 1] = r[new][:, None]
+        P[:, :, 2, 2] = P[:, :, 3, 3] = self.cfg.initial_speed_stddev ** 2
+        mu = np.tile([0.5, 0.5], (k, 1))
         ids = np.arange(self._next_id, self._next_id + k)
         self._next_id += k
         born = np.full(k, t)
         self.tracks = self.tracks.append(_Tracks(
-            x, P, ids, born, born.copy(), np.ones(k, dtype=np.int64), np.zeros(k, dtype=bool),
-            np.column_stack([det.width[new], det.depth[new]]), np.zeros((k, N_CLASSES))))
+            x, P, mu, ids, born, born.copy(), np.ones(k, dtype=np.int64),
+            np.zeros(k, dtype=bool), np.column_stack([det.width[new], det.depth[new]]),
+            np.zeros((k, N_CLASSES))))
         for i, j in zip(range(len(self.tracks) - k, len(self.tracks)), new):
             self.last_assignment[int(j)] = int(self.tracks.ids[i])
 
@@ -223,9 +266,10 @@ class Tracker:
         if len(idx) == 0:
             return
         c, tr = self.cfg, self.tracks
-        speed = np.hypot(tr.x[idx, 2], tr.x[idx, 3])
+        x, P = tr.combined()
+        speed = np.hypot(x[idx, 2], x[idx, 3])
         # moving: fast enough, and significantly (twice its uncertainty)
-        speed_sd = np.sqrt(np.maximum(tr.P[idx, 2, 2] + tr.P[idx, 3, 3], 0.0))
+        speed_sd = np.sqrt(np.maximum(P[idx, 2, 2] + P[idx, 3, 3], 0.0))
         width = tr.size[idx, 0]
         moving = (speed > c.moving_speed) & (speed > 2.0 * speed_sd)
         still = speed < c.moving_speed
@@ -246,22 +290,6 @@ class Tracker:
         leader = np.where(total > 0, votes.argmax(axis=1), CLASS_UNKNOWN)
         prob = np.where(total > 0, votes.max(axis=1) / np.maximum(total, 1e-12), 0.0)
         t = self.t if self.t is not None else 0.0
-        return TrackSet(tr.ids[sel].copy(), tr.x[sel, :2].copy(), tr.x[sel, 2:].copy(),
-                        tr.P[sel].copy(), tr.size[sel].copy(), leader, prob,
-                        t - tr.born[sel], t - tr.updated[sel])
-
-    def moving_track_ids(self) -> set[int]:
-        """Ids of confirmed tracks that move (their points are not persistent obstacles)."""
-        tr = self.tracks
-        speed = np.hypot(tr.x[:, 2], tr.x[:, 3])
-        sel = tr.confirmed & (speed > self.cfg.moving_speed)
-        return set(int(i) for i in tr.ids[sel])
-
-
-def speed_of(tracks: TrackSet) -> np.ndarray:
-    return np.hypot(tracks.velocity[:, 0], tracks.velocity[:, 1]) if len(tracks.ids) else \
-        np.zeros(0)
-
-
-def heading_of(velocity) -> float:
-    return math.atan2(velocity[1], velocity[0])
+        x, P = tr.take(sel).combined()
+        return TrackSet(tr.ids[sel].copy(), x[:, :2], x[:, 2:], P, tr.size[sel].copy(),
+                        leader, prob, t - tr.born[sel], t - tr.updated[sel])

@@ -144,6 +144,13 @@ class Scene:
         out[self._geomid < 0] = np.nan
         return out
 
+    def last_hit_actors(self) -> np.ndarray:
+        """For the rays of the last cast: the index of the pedestrian each hit, -1 for
+        anything else (simulator truth, for evaluation only)."""
+        g = self._geomid
+        actor = (g >= self._actor_geom0) & (g < self._robot_geom0)
+        return np.where(actor, g - self._actor_geom0, -1).astype(np.int16)
+
     def robot_contacts(self) -> list[Contact]:
         """Shapes and pedestrians the robot body penetrates now (after update())."""
         mujoco.mj_collision(self.model, self.data)

@@ -40,6 +40,8 @@ class ScanReading:
     range_max: float
     scan_time: float
     ranges: np.ndarray = field(repr=False)     # float32 (beams,)
+    # simulator truth, never published: the pedestrian each beam hit (-1: none)
+    hit_actor: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -110,9 +112,11 @@ class Lidar:
         ranges = dist + self.rng.normal(0.0, self.cfg.noise_stddev, len(dist))
         ranges[np.isnan(dist) | (ranges > self.cfg.range_max)] = np.inf
         ranges[ranges < self.cfg.range_min] = -np.inf
+        hit_actor = scene.last_hit_actors()
+        hit_actor[~np.isfinite(ranges)] = -1
         return ScanReading(t, self.frame_id, float(self.angles[0]), self.angle_increment,
                            self.cfg.range_min, self.cfg.range_max, 1.0 / self.cfg.rate_hz,
-                           ranges.astype(np.float32))
+                           ranges.astype(np.float32), hit_actor)
 
 
 class DepthCamera:
