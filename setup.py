@@ -49,6 +49,7 @@ setup(
             'sim_node = delivery_robot_nav.sim.node:main',
             'scripted_driver = delivery_robot_nav.demo.node:main',
             'localization_node = delivery_robot_nav.localization.node:main',
+            'obstacle_detection_node = delivery_robot_nav.perception.node:main',
         ],
     },
 )

@@ -300,3 +300,60 @@ def test_pipeline_tracks_a_walker_beside_a_mapped_wall_and_leaves_no_ghost():
     assert not occupied[row, col].any()                     # where it was: no ghost
     row, col, _ = det.costmap.world_to_cell(np.array([[1.5, 5.02]]))
     assert occupied[row[0], col[0]]                         # the wall is in the costmap
+
+
+def test_depth_leaves_a_post_right_in_front_of_the_camera_to_the_lidar():
+    """A post 0.3 m ahead (partly nearer than range_min) still reaches the lidar plane in
+    the image: it is not a low obstacle."""
+    camera, T = camera_setup()
+    depth = render(camera, T, [(0.62, 0.75, -0.1, 0.1, 1.5)])          # post 0.3 m ahead
+    obs = DepthObstacleExtractor(DepthConfig(), camera, T).extract(depth)
+    assert len(obs.xy) == 0
+
+
+def test_depth_points_on_an_object_the_lidar_tracks_are_left_to_the_tracker():
+    camera, T = camera_setup()
+    det = ObstacleDetector(DetectorConfig(), None)
+    person = (2.5, 0.6)
+    for k in range(5):                          # the lidar tracks a person standing there
+        det.on_scan(k * 0.1, cast_circles([(*person, 0.3)]), ANGLES, (0.0, 0.0, 0.0), INC)
+    # the camera sees something low at the person's feet and a curb elsewhere
+    depth = render(camera, T, [(2.3, 2.6, 0.45, 0.75, 0.2), (2.5, 2.8, -1.5, -0.5, 0.15)])
+    info = det.on_depth(0.45, depth, camera, T, (0.0, 0.0, 0.0))
+    assert info['points'] > 0
+    cm = det.costmap
+    rows, cols = np.nonzero(cm.obstacles(0.45) & np.isfinite(cm.layers['depth']))
+    xy = cm.origin + (np.column_stack([cols, rows]) + 0.5) * cm.cfg.resolution
+    on_curb = (xy[:, 0] > 2.4) & (xy[:, 0] < 2.9) & (xy[:, 1] > -1.6) & (xy[:, 1] < -0.4)
+    assert on_curb.sum() >= 10                    # the curb
+    assert np.hypot(*(xy - person).T).min() > 0.5  # nothing at the tracked person
+
+
+def test_crowd_pedestrians_keep_apart_and_a_short_crowd_run_is_tracked(repo):
+    from delivery_robot_nav.common.maps import load_map
+    from delivery_robot_nav.demo.config import load_driver_params, route_points
+    from delivery_robot_nav.evaluation.perception_eval import crowd_actors, run_crowd
+    route = route_points(load_driver_params())
+    people = crowd_actors(route, 12, np.random.default_rng(3), horizon=120.0)
+    grid = np.arange(0.0, 120.0, 0.05)
+    paths = [a.poses_at(grid)[:, :2] for a in people]
+    gaps = [np.hypot(*(paths[i] - paths[j]).T).min()
+            for i in range(len(paths)) for j in range(i + 1, len(paths))]
+    assert min(gaps) >= 0.7
+    result = run_crowd(seed=1, duration=40.0, pedestrians=20,
+                       occ=load_map(repo / 'worlds' / 'campus_map.yaml'), depth=False)
+    assert result['pedestrian_scans_visible'] > 50
+    assert result['recall'] > 0.9 and result['precision'] > 0.9
+
+
+def test_occupancy_grid_message_round_trip_and_a_bad_one_is_named():
+    from delivery_robot_nav.common import conversions as conv
+    grid = np.zeros((30, 40), dtype=np.int8)
+    grid[5:8, 10:30] = OCCUPIED
+    msg = conv.occupancy_grid_msg(grid, 0.1, (-2.0, 3.0), 'map', 1.0)
+    occ = conv.occupancy_map(msg)
+    assert np.array_equal(occ.grid, grid) and occ.resolution == pytest.approx(0.1)
+    assert occ.origin == pytest.approx((-2.0, 3.0))
+    msg.info.width = 41
+    with pytest.raises(ValueError, match='1200 cells for 41 x 30'):
+        conv.occupancy_map(msg)

@@ -10,6 +10,7 @@ from pathlib import Path
 from delivery_robot_nav.common.params import markdown_table
 from delivery_robot_nav.demo import config as demo_config
 from delivery_robot_nav.localization import config as loc_config
+from delivery_robot_nav.perception import config as det_config
 from delivery_robot_nav.sim import config as sim_config
 
 DOCS = Path(__file__).resolve().parents[1] / 'docs' / 'nodes'
@@ -22,9 +23,12 @@ def tables() -> dict[Path, str]:
                                   sim_config.SIM_PARAMS)
     drv_values = demo_config.load_driver_params()
     loc_values = loc_config.load_localization_params()
+    det_values = det_config.load_detection_params()
     return {DOCS / 'sim_node.md': markdown_table(sim_config.SIM_PARAMS, sim_values),
             DOCS / 'scripted_driver.md': markdown_table(demo_config.DRIVER_PARAMS, drv_values),
-            DOCS / 'localization.md': markdown_table(loc_config.LOCALIZATION_PARAMS, loc_values)}
+            DOCS / 'localization.md': markdown_table(loc_config.LOCALIZATION_PARAMS, loc_values),
+            DOCS / 'obstacle_detection.md': markdown_table(det_config.OBSTACLE_DETECTION_PARAMS,
+                                                           det_values)}
 
 
 def render(path: Path, table: str) -> str:

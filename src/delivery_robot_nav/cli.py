@@ -144,32 +144,30 @@ def cmd_evaluate_localization(args) -> int:
     from delivery_robot_nav.common.maps import load_map
     from delivery_robot_nav.evaluation.localization_eval import SCENARIOS, evaluate
     occ = load_map(args.map or share_path('worlds', 'campus_map.yaml'))
-    results = []
-    for scenario in args.scenario or list(SCENARIOS):
-        for seed in args.seeds:
-            result = evaluate(scenario, args.duration, seed, occ)
-            results.append(result)
-            print(json.dumps(result), flush=True)
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=2))
-    return 0
+    return _emit(args.json, (evaluate(scenario, args.duration, seed, occ)
+                             for scenario in args.scenario or list(SCENARIOS)
+                             for seed in args.seeds))
 
 
 def cmd_evaluate_perception(args) -> int:
     from delivery_robot_nav.common.maps import load_map
     from delivery_robot_nav.evaluation.perception_eval import evaluate
     occ = load_map(args.map or share_path('worlds', 'campus_map.yaml'))
-    results = []
-    for scenario in args.scenario or ['crowd', 'low_obstacles']:
-        for seed in args.seeds:
-            result = evaluate(scenario, seed, occ, args.duration, args.pedestrians, args.pose,
-                              args.segmentation)
-            results.append(result)
-            print(json.dumps(result), flush=True)
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=2))
+    return _emit(args.json, (evaluate(scenario, seed, occ, args.duration, args.pedestrians,
+                                      args.pose, args.segmentation, depth=not args.no_depth)
+                             for scenario in args.scenario or ['crowd', 'low_obstacles']
+                             for seed in args.seeds))
+
+
+def _emit(json_path: str | None, results) -> int:
+    """Print each result as a JSON line as it comes; also write them all to json_path."""
+    collected = []
+    for result in results:
+        collected.append(result)
+        print(json.dumps(result), flush=True)
+    if json_path:
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_path).write_text(json.dumps(collected, indent=2))
     return 0
 
 
@@ -264,6 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help='place scans with the true pose or the localizer\'s estimate')
     p.add_argument('--segmentation', choices=['scan_order', 'kdtree'], default=None,
                    help='override the configured segmentation method')
+    p.add_argument('--no-depth', action='store_true',
+                   help='crowd without the depth camera (faster)')
     p.add_argument('--map', default=None, help='map YAML (default: worlds/campus_map.yaml)')
     p.add_argument('--json', default=None, help='also write all results to this file')
     p.set_defaults(func=cmd_evaluate_perception)

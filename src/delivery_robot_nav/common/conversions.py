@@ -13,8 +13,11 @@ from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Pose, Quaternion, TransformStamped, TwistWithCovarianceStamped
 from nav_msgs.msg import OccupancyGrid, Odometry
 from sensor_msgs.msg import CameraInfo, Image, Imu, LaserScan, NavSatFix, NavSatStatus
+from visualization_msgs.msg import Marker, MarkerArray
 
+from delivery_robot_msgs.msg import TrackedObstacle, TrackedObstacleArray
 from delivery_robot_nav.common.geometry import quaternion_xyzw_from_matrix, quaternion_xyzw_from_yaw
+from delivery_robot_nav.common.maps import OccupancyMap
 
 
 def to_time(seconds: float) -> Time:
@@ -184,6 +187,18 @@ def scan_arrays(msg: LaserScan) -> tuple[np.ndarray, np.ndarray]:
     return ranges, angles
 
 
+def occupancy_map(msg: OccupancyGrid) -> OccupancyMap:
+    """OccupancyGrid -> OccupancyMap; ValueError naming the sizes when they disagree."""
+    grid = np.frombuffer(msg.data.tobytes() if hasattr(msg.data, 'tobytes')
+                         else bytes(np.asarray(msg.data, dtype=np.int8)), dtype=np.int8)
+    if grid.size != msg.info.width * msg.info.height or not msg.info.resolution > 0:
+        raise ValueError(f'{grid.size} cells for {msg.info.width} x {msg.info.height}, '
+                         f'resolution {msg.info.resolution}')
+    return OccupancyMap(grid.reshape(msg.info.height, msg.info.width).copy(),
+                        msg.info.resolution,
+                        (msg.info.origin.position.x, msg.info.origin.position.y))
+
+
 def occupancy_grid_msg(grid: np.ndarray, resolution: float, origin_xy: tuple[float, float],
                        frame_id: str, stamp: float) -> OccupancyGrid:
     """int8 grid (row 0 at origin y) -> OccupancyGrid."""
@@ -196,3 +211,112 @@ def occupancy_grid_msg(grid: np.ndarray, resolution: float, origin_xy: tuple[flo
     msg.info.origin.orientation.w = 1.0
     msg.data = array.array('b', np.ascontiguousarray(grid, dtype=np.int8).tobytes())
     return msg
+
+
+class ImageError(ValueError):
+    """A depth image this package cannot read (encoding, size)."""
+
+
+def depth_image_array(msg: Image) -> np.ndarray:
+    """Depth Image -> float32 metres (REP 118): 32FC1 as is, 16UC1 millimetres scaled,
+    0 (no measurement) -> NaN. Other encodings raise ImageError naming the encoding."""
+    if msg.encoding == '32FC1':
+        dtype, scale = np.dtype('>f4' if msg.is_bigendian else '<f4'), None
+    elif msg.encoding in ('16UC1', 'mono16'):
+        dtype, scale = np.dtype('>u2' if msg.is_bigendian else '<u2'), 0.001
+    else:
+        raise ImageError(f'unsupported encoding "{msg.encoding}" (expected 32FC1 or 16UC1)')
+    row_bytes = msg.width * dtype.itemsize
+    raw = bytes(msg.data) if not isinstance(msg.data, (bytes, array.array)) else msg.data
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    if msg.step < row_bytes or buf.size < msg.step * msg.height or msg.height == 0:
+        raise ImageError(f'{msg.width}x{msg.height} {msg.encoding} with step {msg.step} needs '
+                         f'{msg.step * msg.height} bytes, got {buf.size}')
+    rows = buf[:msg.step * msg.height].reshape(msg.height, msg.step)[:, :row_bytes]
+    depth = np.ascontiguousarray(rows).view(dtype).astype(np.float32)
+    if scale is not None:
+        depth = np.where(depth > 0, depth * scale, np.nan).astype(np.float32)
+    return depth
+
+
+def camera_intrinsics(msg: CameraInfo) -> tuple[int, int, float, float, float, float]:
+    """(width, height, fx, fy, cx, cy) from CameraInfo.k."""
+    k = list(msg.k)
+    return int(msg.width), int(msg.height), float(k[0]), float(k[4]), float(k[2]), float(k[5])
+
+
+def tracked_obstacles_msg(tracks, frame_id: str, stamp: float):
+    """perception.tracker.TrackSet -> delivery_robot_msgs/TrackedObstacleArray."""
+    out = TrackedObstacleArray()
+    out.header.stamp = to_time(stamp)
+    out.header.frame_id = frame_id
+    for i in range(len(tracks.ids)):
+        o = TrackedObstacle()
+        o.header = out.header
+        o.id = int(tracks.ids[i])
+        o.classification = int(tracks.classification[i])
+        o.classification_probability = float(tracks.class_probability[i])
+        vx, vy = (float(v) for v in tracks.velocity[i])
+        heading = math.atan2(vy, vx) if math.hypot(vx, vy) > 1e-3 else 0.0
+        o.pose.pose = planar_pose(float(tracks.xy[i, 0]), float(tracks.xy[i, 1]), heading)
+        P = tracks.cov[i]
+        pc = np.zeros((6, 6))
+        pc[:2, :2] = P[:2, :2]
+        pc[2, 2] = pc[3, 3] = pc[4, 4] = pc[5, 5] = 1e6        # not estimated
+        o.pose.covariance = pc.ravel().tolist()
+        o.velocity.twist.linear.x, o.velocity.twist.linear.y = vx, vy
+        vc = np.zeros((6, 6))
+        vc[:2, :2] = P[2:, 2:]
+        vc[2, 2] = vc[3, 3] = vc[4, 4] = vc[5, 5] = 1e6
+        o.velocity.covariance = vc.ravel().tolist()
+        width, depth = (float(v) for v in tracks.size[i])
+        o.size.x, o.size.y, o.size.z = max(width, depth), max(width, depth), 1.7
+        o.age = float(tracks.age[i])
+        o.time_since_update = float(tracks.time_since_update[i])
+        out.obstacles.append(o)
+    return out
+
+
+_CLASS_COLOURS = {0: (0.6, 0.6, 0.6), 1: (0.3, 0.3, 0.9), 2: (0.95, 0.5, 0.1),
+                  3: (0.9, 0.1, 0.6), 4: (0.8, 0.8, 0.1), 5: (0.2, 0.8, 0.2)}
+_CLASS_NAMES = {0: 'unknown', 1: 'static', 2: 'pedestrian', 3: 'cyclist', 4: 'vehicle',
+                5: 'low obstacle'}
+
+
+def obstacle_markers_msg(obstacles):
+    """TrackedObstacleArray -> visualization_msgs/MarkerArray: a cylinder per object, an
+    arrow for its velocity and its id and class as text; DELETEALL first, so objects that
+    died disappear in RViz and Foxglove."""
+    out = MarkerArray()
+    clear = Marker()
+    clear.header = obstacles.header
+    clear.action = Marker.DELETEALL
+    out.markers.append(clear)
+    for o in obstacles.obstacles:
+        r, g, b = _CLASS_COLOURS.get(o.classification, (0.6, 0.6, 0.6))
+        body = Marker()
+        body.header = obstacles.header
+        body.ns, body.id, body.type = 'objects', int(o.id) % 2 ** 31, Marker.CYLINDER
+        body.pose = planar_pose(o.pose.pose.position.x, o.pose.pose.position.y, 0.0)
+        body.pose.position.z = o.size.z / 2.0
+        body.scale.x, body.scale.y, body.scale.z = max(o.size.x, 0.1), max(o.size.y, 0.1), o.size.z
+        body.color.r, body.color.g, body.color.b, body.color.a = r, g, b, 0.6
+        arrow = Marker()
+        arrow.header = obstacles.header
+        arrow.ns, arrow.id, arrow.type = 'velocity', body.id, Marker.ARROW
+        vx, vy = o.velocity.twist.linear.x, o.velocity.twist.linear.y
+        arrow.pose = planar_pose(o.pose.pose.position.x, o.pose.pose.position.y,
+                                 math.atan2(vy, vx))
+        arrow.pose.position.z = 1.0
+        arrow.scale.x, arrow.scale.y, arrow.scale.z = max(math.hypot(vx, vy), 0.01), 0.08, 0.08
+        arrow.color.r, arrow.color.g, arrow.color.b, arrow.color.a = r, g, b, 1.0
+        text = Marker()
+        text.header = obstacles.header
+        text.ns, text.id, text.type = 'labels', body.id, Marker.TEXT_VIEW_FACING
+        text.pose = planar_pose(o.pose.pose.position.x, o.pose.pose.position.y, 0.0)
+        text.pose.position.z = o.size.z + 0.3
+        text.scale.z = 0.3
+        text.color.r = text.color.g = text.color.b = text.color.a = 1.0
+        text.text = f'{o.id} {_CLASS_NAMES.get(o.classification, "?")}'
+        out.markers.extend([body, arrow, text])
+    return out

@@ -3,8 +3,8 @@
 Scenarios:
 - `crowd`: the robot drives the demo loop (scripted driver on ground truth) while the
   campus pedestrians and `pedestrians` more walk back and forth along the route (random
-  lateral offsets, speeds and directions, seeded). Every scan goes through the same
-  ObstacleDetector the node runs, placed with the ground-truth pose (`pose='truth'`) or
+  lanes, speeds and directions, seeded). Every scan (and depth frame) goes through the
+  same ObstacleDetector the node runs, placed with the ground-truth pose (`pose='truth'`) or
   with the localizer's estimate running on the simulated sensors (`pose='estimate'`).
   Per scan: pedestrians within `radius` of the lidar and hit by at least
   `min_visible_beams` beams (simulator truth) are matched to confirmed tracks (optimal
@@ -136,9 +136,9 @@ class _TruthPoses:
 def run_crowd(seed: int = 0, duration: float = 300.0, pedestrians: int = 40,
               occ: OccupancyMap | None = None, pose: str = 'truth', radius: float = 8.0,
               min_visible_beams: int = 3, match_distance: float = 0.5,
-              method: str | None = None) -> dict:
+              method: str | None = None, depth: bool = True) -> dict:
     rng = np.random.default_rng(seed)
-    base = Simulator.from_files(overrides={'seed': seed, 'depth_camera.enabled': False})
+    base = Simulator.from_files(overrides={'seed': seed, 'depth_camera.enabled': depth})
     values = load_driver_params()
     loop = route_points(values)
     crowd = crowd_actors(loop, pedestrians, rng, others=base.world.actors, horizon=duration)
@@ -167,7 +167,8 @@ def run_crowd(seed: int = 0, duration: float = 300.0, pedestrians: int = 40,
     radius_actor = sim.cfg.actors.radius
     m = _TrackingMetrics(radius, min_visible_beams, match_distance)
     ghosts = _GhostMeter(radius_actor, static_map)
-    compute = {'scan': [], 'localization': 0.0}
+    compute = {'scan': [], 'depth': [], 'localization': 0.0}
+    cam_T = sim.robot.frame('camera_depth_optical_frame')
     cmd = None
     n_steps = int(duration * sim.cfg.step_rate_hz)
     for _ in range(n_steps):
@@ -179,6 +180,13 @@ def run_crowd(seed: int = 0, duration: float = 300.0, pedestrians: int = 40,
                 t0 = time.perf_counter()
                 _feed_localizer(loc, r)
                 compute['localization'] += time.perf_counter() - t0
+            if isinstance(r, DepthReading):
+                robot_pose = tuple(loc.pose_at(r.stamp)[0]) if loc is not None else \
+                    truth.at(r.stamp)
+                cam = CameraModel(r.depth.shape[1], r.depth.shape[0], r.fx, r.fy, r.cx, r.cy)
+                t0 = time.perf_counter()
+                det.on_depth(r.stamp, r.depth, cam, cam_T, robot_pose)
+                compute['depth'].append(time.perf_counter() - t0)
             if not isinstance(r, ScanReading):
                 continue
             angles = r.angle_min + r.angle_increment * np.arange(len(r.ranges))
@@ -209,7 +217,10 @@ def run_crowd(seed: int = 0, duration: float = 300.0, pedestrians: int = 40,
            'segmentation': det.cfg.segmentation.method, 'sim_time_s': round(sim_time, 1),
            'pedestrians': len(world.actors), **m.summary(), **ghosts.summary(),
            'scan_ms_median': round(float(np.median(scan_ms)), 3),
-           'scan_ms_p99': round(float(np.percentile(scan_ms, 99)), 3)}
+           'scan_ms_p99': round(float(np.percentile(scan_ms, 99)), 3),
+           'depth_camera': depth}
+    if compute['depth']:
+        out['depth_frame_ms_median'] = round(float(np.median(compute['depth'])) * 1e3, 3)
     if loc is not None:
         out['localization_ms_per_sim_s'] = round(compute['localization'] * 1e3 / sim_time, 2)
     return out
@@ -500,9 +511,10 @@ def _marked_on(det: ObstacleDetector, poly: Polygon, t: float) -> bool:
 
 
 def evaluate(scenario: str, seed: int, occ: OccupancyMap, duration: float = 300.0,
-             pedestrians: int = 40, pose: str = 'truth', method: str | None = None) -> dict:
+             pedestrians: int = 40, pose: str = 'truth', method: str | None = None,
+             depth: bool = True) -> dict:
     if scenario == 'crowd':
-        return run_crowd(seed, duration, pedestrians, occ, pose, method=method)
+        return run_crowd(seed, duration, pedestrians, occ, pose, method=method, depth=depth)
     if scenario == 'low_obstacles':
         return run_low_obstacles(seed, occ)
     raise ValueError(f'unknown scenario {scenario!r}: crowd or low_obstacles')

@@ -77,17 +77,10 @@ class LocalizationNode(Node):
                              if occ is not None else 'without a map'))
 
     def on_map(self, msg: OccupancyGrid):
-        grid = np.frombuffer(msg.data.tobytes() if hasattr(msg.data, 'tobytes')
-                             else bytes(np.asarray(msg.data, dtype=np.int8)), dtype=np.int8)
-        if grid.size != msg.info.width * msg.info.height or msg.info.resolution <= 0:
-            self.get_logger().error(f'map: rejected: {grid.size} cells for '
-                                    f'{msg.info.width} x {msg.info.height}, resolution '
-                                    f'{msg.info.resolution}')
-            return
-        occ = OccupancyMap(grid.reshape(msg.info.height, msg.info.width).copy(),
-                           msg.info.resolution,
-                           (msg.info.origin.position.x, msg.info.origin.position.y))
-        self.set_map(occ)
+        try:
+            self.set_map(conv.occupancy_map(msg))
+        except ValueError as exc:
+            self.get_logger().error(f'map: rejected: {exc}')
 
     def on_params_set(self, params):
         changed = {p.name: p.value for p in params if p.name in LIVE_PARAMS}

@@ -95,16 +95,22 @@ class RollingCostmap:
         self.layers[layer][mask.astype(bool)] = _NEVER
 
     def discs(self, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
-        """World centres of the cells within each disc (centres (k, 2), radii (k,))."""
+        """World points, one per cell, covering discs (centres (k, 2), radii (k,))."""
+        if not len(centres):
+            return np.zeros((0, 2))
         res = self.cfg.resolution
-        out = []
-        for c, r in zip(centres, radii):
-            k = int(np.ceil(r / res))
-            g = (np.arange(-k, k + 1) * res)
+        cells = np.maximum(np.ceil(np.asarray(radii) / res), 1).astype(int)
+        return np.vstack([c + self._disc_offsets(int(k)) for c, k in zip(centres, cells)])
+
+    def _disc_offsets(self, k: int) -> np.ndarray:
+        """Cell-spaced offsets (m) within k cells of the centre (cached per k)."""
+        cache = self.__dict__.setdefault('_discs', {})
+        if k not in cache:
+            g = np.arange(-k, k + 1)
             gx, gy = np.meshgrid(g, g)
-            pts = np.column_stack([gx.ravel(), gy.ravel()])
-            out.append(c + pts[np.hypot(pts[:, 0], pts[:, 1]) <= r])
-        return np.vstack(out) if out else np.zeros((0, 2))
+            keep = np.hypot(gx, gy) <= k
+            cache[k] = np.column_stack([gx[keep], gy[keep]]) * self.cfg.resolution
+        return cache[k]
 
     def mark(self, layer: str, xy: np.ndarray, t: float):
         row, col, inside = self.world_to_cell(xy)

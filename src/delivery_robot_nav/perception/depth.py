@@ -14,9 +14,11 @@
 - Components are cut where the depth jumps between neighbouring pixels, so a curb in
   front of a person is not part of the person.
 - What the lidar cannot see is the camera's job: only components lying wholly below the
-  lidar plane (curbs, planters) or wholly above it (overhangs) are returned; whatever
-  reaches the plane the lidar sees and tracks (a person's legs would otherwise leave marks
-  where the person hid them from the camera).
+  lidar plane (curbs, planters) are returned, and with `mark_overhangs` those wholly above
+  it; whatever reaches the plane the lidar sees and tracks (a person's legs would otherwise
+  leave marks where the person hid them from the camera). Overhangs are off by default:
+  where the depth range limit cuts through a person (depth grows towards the feet for a
+  camera pitched down), the part left lies wholly above the plane.
 - Free ground: per image column, the nearest and the farthest ground point before the
   first obstacle: the polygon between them is where the camera saw that nothing low stands.
 """
@@ -33,7 +35,7 @@ BELOW, STRADDLE, ABOVE = 0, 1, 2
 @dataclass(frozen=True)
 class DepthConfig:
     range_min: float = 0.3              # m, nearer depths are not trusted
-    range_max: float = 6.0              # m, farther depths are not used
+    range_max: float = 4.0              # m, farther depths are not used
     min_obstacle_height: float = 0.06   # m above the ground plane
     max_obstacle_height: float = 1.2    # m, higher things do not block the robot
     noise_coefficient: float = 0.01     # 1/m: depth stddev = k z^2 (sensor datasheet)
@@ -44,6 +46,7 @@ class DepthConfig:
     min_component_pixels: int = 4       # smaller obstacle blobs are noise
     plane_height: float = 0.35          # m, the lidar's scan plane (from the URDF)
     plane_margin: float = 0.05          # m, band around the plane counted as straddling
+    mark_overhangs: bool = False        # also return components wholly above the lidar plane
     jump_relative: float = 0.2          # depth jump (fraction of depth) that separates objects
     jump_absolute: float = 0.2          # m, plus this
 
@@ -119,8 +122,10 @@ class DepthObstacleExtractor:
         per = [np.bincount(lab[band[body] == b], minlength=count) for b in (BELOW, STRADDLE, ABOVE)]
         big = stats[:, cv2.CC_STAT_AREA] >= cfg.min_component_pixels
         # the lidar sees what reaches its plane: the camera's part is what lies wholly
-        # below it (curbs, planters) or wholly above it (overhangs)
-        mine = big & (per[1] == 0) & ((per[0] == 0) | (per[2] == 0))
+        # below it (curbs, planters), and with mark_overhangs wholly above it
+        mine = big & (per[1] == 0) & (per[2] == 0)
+        if cfg.mark_overhangs:
+            mine |= big & (per[0] == 0) & (per[1] == 0)
         mine[0] = False                                             # background
         keep = mine[labels] & body
         ground = valid & ~obstacle

@@ -3,8 +3,8 @@
 Per scan: endpoints -> segments -> clusters the static map does not explain -> tracker ->
 costmap (clear the seen free space; points of tracked objects and discs of hidden tracks
 on the objects layer, which holds only the latest scan; everything else on the lidar
-layer). Per depth frame: obstacle points below or
-above the lidar plane -> depth layer (clear the free ground seen, mark). Plain arrays in and
+layer). Per depth frame: obstacle points below the lidar plane, except those on objects
+the lidar tracks -> depth layer (clear the free ground seen, mark). Plain arrays in and
 out; no ROS.
 """
 from __future__ import annotations
@@ -38,6 +38,7 @@ class DetectorConfig:
     max_object_width: float = 2.5       # m, wider unexplained clusters are not tracked
     max_round_width: float = 1.0        # m, centroid correction up to this width
     track_range: float = 15.0           # m, clusters farther than this are not tracked
+    depth_track_margin: float = 0.2     # m, depth points this near a tracked object are its
 
 
 @dataclass
@@ -150,10 +151,26 @@ class ObstacleDetector:
                                     pose[1] + s * xy[:, 0] + c * xy[:, 1]])
         if len(obs.free_polygon):
             cm.clear_polygon('depth', to_world(obs.free_polygon))
-        cm.mark('depth', to_world(obs.xy), t)
-        return {'points': len(obs.xy), 'components': obs.components,
+        world = to_world(obs.xy)
+        world = world[~self._on_tracked_objects(world, t)]
+        cm.mark('depth', world, t)
+        return {'points': len(world), 'components': obs.components,
                 'low_components': obs.low_components, 'ground_fit': obs.ground_fit,
                 'seconds': time.perf_counter() - t0}
+
+    def _on_tracked_objects(self, xy: np.ndarray, t: float) -> np.ndarray:
+        """Points within `depth_track_margin` of an object the lidar tracks (predicted to
+        t): a person's legs at the edge of the camera's view are that person, not a curb,
+        and the objects layer already holds them."""
+        tr = self.tracker.tracks
+        if not len(tr) or not len(xy):
+            return np.zeros(len(xy), dtype=bool)
+        x, _ = tr.combined()
+        dt = t - (self.tracker.t if self.tracker.t is not None else t)
+        centres = x[:, :2] + x[:, 2:] * dt
+        radius = np.maximum(tr.size[:, 0], 0.2) / 2.0 + self.cfg.depth_track_margin
+        d = np.hypot(*(xy[:, None, :] - centres[None, :, :]).transpose(2, 0, 1))
+        return np.any(d <= radius[None, :], axis=1)
 
     # ------------------------------------------------------------------ output
     def costmap_grid(self, t: float | None = None) -> tuple[np.ndarray, np.ndarray, float]:

@@ -226,7 +226,9 @@ class Tracker:
         P = tr.P[idx]                                             # (k, M, 4, 4)
         R = r[:, None, None, None] * np.eye(2)                    # (k, 1, 2, 2)
         S = P[..., :2, :2] + R
-        S_inv = np.linalg.inv(S)
+        a, b, c, d = S[..., 0, 0], S[..., 0, 1], S[..., 1, 0], S[..., 1, 1]
+        det_s = a * d - b * c                                     # 2x2 in closed form
+        S_inv = np.stack([np.stack([d, -b], -1), np.stack([-c, a], -1)], -2) / det_s[..., None, None]
         K = P[..., :, :2] @ S_inv                                 # (k, M, 4, 2)
         innov = z[:, None, :] - tr.x[idx, :, :2]                  # (k, M, 2)
         tr.x[idx] = tr.x[idx] + np.einsum('kmij,kmj->kmi', K, innov)
@@ -236,7 +238,7 @@ class Tracker:
         # Joseph form keeps P symmetric positive definite
         tr.P[idx] = I_KH @ P @ np.swapaxes(I_KH, -1, -2) + K @ R @ np.swapaxes(K, -1, -2)
         d2 = np.einsum('kmi,kmij,kmj->km', innov, S_inv, innov)
-        like = np.exp(-0.5 * d2) / (2.0 * math.pi * np.sqrt(np.linalg.det(S)))
+        like = np.exp(-0.5 * d2) / (2.0 * math.pi * np.sqrt(det_s))
         mu = tr.mu[idx] * like
         total = mu.sum(axis=1, keepdims=True)
         tr.mu[idx] = np.where(total > 1e-300, mu / np.maximum(total, 1e-300), tr.mu[idx])
