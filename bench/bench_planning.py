@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
-"""Benchmark `route_query_10k`: one route query on a 10,000-node route graph.
+"""Benchmarks `route_query_10k` and `collision_monitor_720`.
 
-The graph: a 100 x 100 street lattice, 10 m apart, with every edge two-way and random
+route_query_10k: one route query on a 10,000-node route graph. The graph: a 100 x 100 street lattice, 10 m apart, with every edge two-way and random
 speed limits (0.5-1.5 m/s); start and goal are random positions off the nodes (snapped onto
 edges, as the robot's and the goal's positions are). Reference in the same run: networkx's
 A* (Euclidean heuristic at the top speed) between the same nodes.
+
+collision_monitor_720: CollisionMonitor.check for one 720-beam scan and a 1.2 m/s,
+0.3 rad/s command: zones plus the 1.5 s swept footprint. The worst case: every return
+within the swept reach (720 points 0.6-2.5 m around, a crowd or a narrow passage); also the
+campus scan at the depot (`collision_monitor_720_campus`, most points out of reach).
+Reference in the same run: shapely's contains_xy of the 720 points in the footprint.
 
     python bench/bench_planning.py [--json]
 """
@@ -21,6 +27,9 @@ import time  # noqa: E402
 import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
 
+from delivery_robot_nav.planning.collision_monitor import (CollisionMonitor,  # noqa: E402
+                                                           CollisionMonitorConfig,
+                                                           rectangle_footprint)
 from delivery_robot_nav.planning.route_graph import RouteGraph  # noqa: E402
 
 
@@ -50,6 +59,48 @@ def stats(samples_ms, **extra) -> dict:
     s = np.asarray(samples_ms)
     return {'median_ms': round(float(np.median(s)), 4),
             'p99_ms': round(float(np.percentile(s, 99)), 4), **extra}
+
+
+def monitor_bench() -> dict:
+    """collision_monitor_720 (worst case) and collision_monitor_720_campus."""
+    import shapely
+
+    from delivery_robot_nav.sim.core import Simulator
+    sim = Simulator.from_files(overrides={'depth_camera.enabled': False})
+    monitor = CollisionMonitor(CollisionMonitorConfig(), rectangle_footprint(*sim.robot.footprint))
+    scans = []
+    for _ in range(300):
+        step = sim.step((0.0, 0.0))
+        scans += [r for r in step.readings if hasattr(r, 'angle_increment')]
+    clouds = []
+    for r in scans:
+        a = r.angle_min + r.angle_increment * np.arange(len(r.ranges))
+        ok = np.isfinite(r.ranges)
+        clouds.append(np.column_stack([r.ranges[ok] * np.cos(a[ok]), r.ranges[ok] * np.sin(a[ok])]))
+    rng = np.random.default_rng(1)
+    angles = np.linspace(-np.pi, np.pi, 720, endpoint=False)
+    crowded = [np.column_stack([r * np.cos(angles), r * np.sin(angles)])
+               for r in rng.uniform(0.6, 2.5, (len(clouds), 720))]
+
+    def timed(sets):
+        ours, ref = [], []
+        for _ in range(20):
+            for pts in sets:
+                t0 = time.perf_counter()
+                monitor.check(1.2, 0.3, pts)
+                ours.append((time.perf_counter() - t0) * 1e3)
+                t0 = time.perf_counter()
+                shapely.contains_xy(monitor.footprint, pts[:, 0], pts[:, 1])
+                ref.append((time.perf_counter() - t0) * 1e3)
+        return ours, ref
+
+    out = {}
+    for key, sets in (('collision_monitor_720', crowded), ('collision_monitor_720_campus', clouds)):
+        ours, ref = timed(sets)
+        out[key] = stats(ours, beams=720,
+                         reference_contains_xy_median_ms=round(float(np.median(ref)), 4),
+                         ratio_to_contains_xy=round(float(np.median(ours) / np.median(ref)), 2))
+    return out
 
 
 def main():
@@ -84,6 +135,7 @@ def main():
         ours, nodes=g.number_of_nodes(), edges=g.number_of_edges(),
         reference_networkx_astar_median_ms=round(float(np.median(ref)), 4),
         ratio_to_networkx_astar=round(float(np.median(ours) / np.median(ref)), 3))}
+    results.update(monitor_bench())
     if args.json:
         print(json.dumps(results))
     else:

@@ -1,0 +1,126 @@
+"""Collision monitor: the last line of defence, on the raw scan and the footprint polygon.
+
+Independent of the costmap, the tracker and the planner (as Nav2's collision_monitor): it
+takes the velocity command about to be sent and the newest scan points in base_link and
+returns the command it allows, with the reason.
+
+- stop: a point inside the footprint grown by `stop_margin` -> no forward or backward
+  motion (turning in place stays allowed unless the turn itself would hit: see approach);
+- slowdown: a point inside the footprint grown by `slowdown_margin` -> speed scaled by
+  `slowdown_ratio`;
+- approach: the footprint swept along the commanded (v, w) for `time_horizon` seconds (in
+  `time_step` steps, each a transform of all points at once): if it would touch a point
+  after t seconds, the command is scaled by t / time_horizon, so the robot always keeps at
+  least `time_horizon` of travel between itself and the obstacle and stops at the margin.
+
+Polygon tests are shapely's vectorized `contains_xy` (C); everything else is numpy.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+CLEAR, SLOWDOWN, APPROACH, STOP = 'clear', 'slowdown', 'approach', 'stop'
+
+
+@dataclass(frozen=True)
+class CollisionMonitorConfig:
+    stop_margin: float = 0.05           # m around the footprint: nothing may be closer
+    slowdown_margin: float = 0.4        # m around the footprint: slow down
+    slowdown_ratio: float = 0.5         # speed factor inside the slowdown zone
+    time_horizon: float = 1.5           # s of commanded motion checked ahead
+    time_step: float = 0.1              # s between swept footprints
+    min_points: int = 1                 # points needed to trigger a zone (noise)
+
+
+@dataclass
+class MonitorResult:
+    v: float
+    w: float
+    state: str                          # CLEAR, SLOWDOWN, APPROACH or STOP
+    reason: str
+    time_to_collision: float = math.inf
+
+
+class CollisionMonitor:
+    def __init__(self, cfg: CollisionMonitorConfig, footprint: np.ndarray):
+        """footprint: (k, 2) polygon in base_link (counter-clockwise or not)."""
+        footprint = np.asarray(footprint, dtype=float)
+        if footprint.ndim != 2 or footprint.shape[1] != 2 or len(footprint) < 3 or \
+                not np.all(np.isfinite(footprint)):
+            raise ValueError(f'footprint must be at least 3 finite (x, y) points, got '
+                             f'{footprint.tolist()}')
+        self.cfg = cfg
+        base = shapely.Polygon(footprint)
+        if not base.is_valid or base.area <= 0:
+            raise ValueError('footprint polygon is not valid (self-intersecting or empty)')
+        self.footprint = base
+        self.stop_zone = base.buffer(cfg.stop_margin, join_style='mitre')
+        self.slow_zone = base.buffer(cfg.slowdown_margin, join_style='mitre')
+        shapely.prepare(self.stop_zone)
+        shapely.prepare(self.slow_zone)
+        self._reach = float(np.max(np.hypot(*footprint.T))) + cfg.slowdown_margin
+        n = max(1, int(round(cfg.time_horizon / cfg.time_step)))
+        self._times = np.arange(1, n + 1) * (cfg.time_horizon / n)
+
+    def check(self, v: float, w: float, points: np.ndarray) -> MonitorResult:
+        """The command allowed for (v, w) given scan points (n, 2) in base_link."""
+        cfg = self.cfg
+        pts = np.asarray(points, dtype=float).reshape(-1, 2)
+        pts = pts[np.all(np.isfinite(pts), axis=1)]
+        if not (math.isfinite(v) and math.isfinite(w)):
+            return MonitorResult(0.0, 0.0, STOP, 'non-finite velocity command')
+        # only points the swept footprint could reach matter
+        reach = self._reach + abs(v) * cfg.time_horizon
+        pts = pts[np.hypot(pts[:, 0], pts[:, 1]) <= reach]
+        if not len(pts):
+            return MonitorResult(v, w, CLEAR, 'clear')
+        in_stop = shapely.contains_xy(self.stop_zone, pts[:, 0], pts[:, 1])
+        if in_stop.sum() >= cfg.min_points:
+            nearest = pts[in_stop][np.argmin(np.hypot(*pts[in_stop].T))]
+            # a turn in place is still allowed when it keeps the footprint clear
+            w_ok = w if self._sweep_time(0.0, w, pts) == math.inf else 0.0
+            return MonitorResult(0.0, w_ok, STOP, f'obstacle at ({nearest[0]:.2f}, '
+                                 f'{nearest[1]:.2f}) within {cfg.stop_margin} m of the '
+                                 'footprint', 0.0)
+        ttc = self._sweep_time(v, w, pts)
+        state, reason, scale = CLEAR, 'clear', 1.0
+        if ttc < math.inf:
+            scale = ttc / cfg.time_horizon
+            state, reason = APPROACH, f'collision in {ttc:.1f} s at the commanded velocity'
+        in_slow = shapely.contains_xy(self.slow_zone, pts[:, 0], pts[:, 1])
+        if in_slow.sum() >= cfg.min_points and cfg.slowdown_ratio < scale:
+            scale = cfg.slowdown_ratio
+            state, reason = SLOWDOWN, (f'obstacle within {cfg.slowdown_margin} m of the '
+                                       'footprint')
+        return MonitorResult(v * scale, w * scale, state, reason, ttc)
+
+    def _sweep_time(self, v: float, w: float, pts: np.ndarray) -> float:
+        """First time (s) at which the footprint moving at (v, w) from the origin contains a
+        point; inf when none within the horizon."""
+        if abs(v) < 1e-6 and abs(w) < 1e-6:
+            return math.inf
+        t = self._times
+        th = w * t
+        # robot pose at each time along the arc (exact for constant v, w)
+        if abs(w) > 1e-6:
+            x = v / w * np.sin(th)
+            y = v / w * (1.0 - np.cos(th))
+        else:
+            x, y = v * t, np.zeros_like(t)
+        c, s = np.cos(th), np.sin(th)
+        dx = pts[None, :, 0] - x[:, None]
+        dy = pts[None, :, 1] - y[:, None]
+        # points in the moved robot frame, (steps, n)
+        px = c[:, None] * dx + s[:, None] * dy
+        py = -s[:, None] * dx + c[:, None] * dy
+        hit = shapely.contains_xy(self.stop_zone, px.ravel(), py.ravel()).reshape(px.shape)
+        rows = np.flatnonzero(hit.sum(axis=1) >= self.cfg.min_points)
+        return float(t[rows[0]]) if len(rows) else math.inf
+
+
+def rectangle_footprint(xmin: float, ymin: float, xmax: float, ymax: float) -> np.ndarray:
+    return np.array([[xmax, ymax], [xmin, ymax], [xmin, ymin], [xmax, ymin]], dtype=float)

@@ -1,0 +1,75 @@
+"""Collision monitor on raw scan points and the footprint polygon."""
+import math
+
+import numpy as np
+import pytest
+
+from delivery_robot_nav.planning.collision_monitor import (APPROACH, CLEAR, SLOWDOWN, STOP,
+                                                           CollisionMonitor,
+                                                           CollisionMonitorConfig,
+                                                           rectangle_footprint)
+
+FOOTPRINT = rectangle_footprint(-0.35, -0.275, 0.35, 0.275)     # the URDF's
+
+
+def wall(x, y0=-2.0, y1=2.0, n=200):
+    return np.column_stack([np.full(n, x), np.linspace(y0, y1, n)])
+
+
+@pytest.fixture
+def monitor():
+    return CollisionMonitor(CollisionMonitorConfig(), FOOTPRINT)
+
+
+def test_nothing_near_passes_the_command_through(monitor):
+    r = monitor.check(1.2, 0.3, wall(8.0))
+    assert (r.v, r.w, r.state) == (1.2, 0.3, CLEAR)
+    r = monitor.check(1.2, 0.0, np.zeros((0, 2)))
+    assert r.state == CLEAR and r.v == 1.2
+
+
+def test_a_point_at_the_footprint_stops_the_robot_and_says_where(monitor):
+    r = monitor.check(1.0, 0.0, wall(0.38))
+    assert r.state == STOP and r.v == 0.0
+    assert 'within 0.05 m' in r.reason and '0.38' in r.reason
+
+
+def test_slowdown_zone_scales_the_speed(monitor):
+    pts = np.array([[0.0, 0.275 + 0.3]])                       # beside the robot
+    r = monitor.check(1.0, 0.0, pts)
+    assert r.state == SLOWDOWN and r.v == pytest.approx(0.5)
+
+
+def test_approach_keeps_the_time_horizon_to_a_wall_ahead(monitor):
+    cfg = monitor.cfg
+    # wall 1.0 m ahead of the front: at 1 m/s the stop zone touches it after ~0.6 s
+    r = monitor.check(1.0, 0.0, wall(0.35 + 1.0))
+    assert r.state == APPROACH
+    assert r.time_to_collision == pytest.approx(1.0 - cfg.stop_margin, abs=cfg.time_step)
+    assert r.v == pytest.approx(r.time_to_collision / cfg.time_horizon)
+    # driving away from it is not limited
+    assert monitor.check(-0.4, 0.0, wall(0.35 + 1.0)).state == CLEAR
+
+
+def test_a_turn_that_swings_a_corner_into_a_post_is_limited(monitor):
+    """A post beside the front-left corner, inside the circle the corners sweep: turning
+    left brings the corner to it within the horizon, turning right (the rear corner would
+    need 80 degrees) does not."""
+    post = np.array([[0.2, 0.38]])
+    assert monitor.check(0.0, 0.0, post).state in (CLEAR, SLOWDOWN)
+    left = monitor.check(0.0, 0.5, post)
+    assert left.state == APPROACH and left.time_to_collision < 1.0 and left.w < 0.5
+    assert monitor.check(0.0, -0.5, post).time_to_collision == math.inf
+
+
+def test_non_finite_points_are_ignored_and_a_non_finite_command_stops(monitor):
+    pts = np.array([[np.nan, 0.0], [np.inf, 1.0], [5.0, 0.0]])
+    assert monitor.check(1.0, 0.0, pts).state == CLEAR
+    assert monitor.check(float('nan'), 0.0, pts).state == STOP
+
+
+def test_a_bad_footprint_is_refused():
+    with pytest.raises(ValueError, match='footprint'):
+        CollisionMonitor(CollisionMonitorConfig(), [[0, 0], [1, 1]])
+    with pytest.raises(ValueError, match='not valid'):
+        CollisionMonitor(CollisionMonitorConfig(), [[0, 0], [1, 1], [1, 0], [0, 1]])
