@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmarks `route_query_10k` and `collision_monitor_720`.
+"""Benchmarks `route_query_10k`, `collision_monitor_720` and `controller_cycle`.
 
 route_query_10k: one route query on a 10,000-node route graph. The graph: a 100 x 100 street lattice, 10 m apart, with every edge two-way and random
 speed limits (0.5-1.5 m/s); start and goal are random positions off the nodes (snapped onto
@@ -11,6 +11,10 @@ collision_monitor_720: CollisionMonitor.check for one 720-beam scan and a 1.2 m/
 within the swept reach (720 points 0.6-2.5 m around, a crowd or a narrow passage); also the
 campus scan at the depot (`collision_monitor_720_campus`, most points out of reach).
 Reference in the same run: shapely's contains_xy of the 720 points in the footprint.
+
+controller_cycle: PathController.compute (Regulated Pure Pursuit with pedestrian yielding)
+following the depot -> dorm_east route on the campus graph (densified to 0.1 m, ~3000
+points) with 20 people walking within 8 m; reference: the progress search alone.
 
     python bench/bench_planning.py [--json]
 """
@@ -27,6 +31,9 @@ import time  # noqa: E402
 import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
 
+from delivery_robot_nav.common.paths import share_path  # noqa: E402
+from delivery_robot_nav.planning.controller import (ControllerConfig, Obstacles,  # noqa: E402
+                                                    PathController)
 from delivery_robot_nav.planning.collision_monitor import (CollisionMonitor,  # noqa: E402
                                                            CollisionMonitorConfig,
                                                            rectangle_footprint)
@@ -103,6 +110,38 @@ def monitor_bench() -> dict:
     return out
 
 
+def controller_bench() -> dict:
+    graph = RouteGraph.from_file(share_path('config', 'campus_route_graph.geojson'))
+    route = graph.plan(graph.station('depot'), 'dorm_east')
+    pts, speeds = [], []
+    for a, b, v in zip(route.points[:-1], route.points[1:], route.speed_limits):
+        n = max(1, int(np.hypot(*(b - a)) / 0.1))
+        pts += list(a + np.linspace(0, 1, n, endpoint=False)[:, None] * (b - a))
+        speeds += [v] * n
+    pts.append(route.points[-1])
+    path = np.array(pts)
+    ctrl = PathController(ControllerConfig())
+    ctrl.set_path(path, np.array(speeds))
+    rng = np.random.default_rng(2)
+    ours, ref = [], []
+    pose = np.array([*path[0], 1.5708])
+    for k in range(0, len(path) - 50, 7):
+        p = path[k]
+        pose = np.array([p[0], p[1], float(np.arctan2(*(path[k + 5] - p)[::-1]))])
+        people = Obstacles(p + rng.uniform(-8, 8, (20, 2)), rng.uniform(-1.4, 1.4, (20, 2)),
+                           np.full(20, 0.3))
+        ctrl.reset_motion(1.0, 0.0)
+        t0 = time.perf_counter()
+        ctrl.compute(pose, 0.05, people)
+        ours.append((time.perf_counter() - t0) * 1e3)
+        t0 = time.perf_counter()
+        ctrl._update_progress(pose[:2])
+        ref.append((time.perf_counter() - t0) * 1e3)
+    return stats(ours, path_points=len(path), people=20,
+                 reference_progress_search_median_ms=round(float(np.median(ref)), 4),
+                 ratio_to_progress_search=round(float(np.median(ours) / np.median(ref)), 2))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--json', action='store_true')
@@ -136,6 +175,7 @@ def main():
         reference_networkx_astar_median_ms=round(float(np.median(ref)), 4),
         ratio_to_networkx_astar=round(float(np.median(ours) / np.median(ref)), 3))}
     results.update(monitor_bench())
+    results['controller_cycle'] = controller_bench()
     if args.json:
         print(json.dumps(results))
     else:

@@ -1,0 +1,273 @@
+"""Path-tracking controller: Regulated Pure Pursuit (Macenski et al., "Regulated Pure
+Pursuit for Robot Path Tracking", Autonomous Robots 2023) that also yields to people.
+
+Per cycle, from the robot's pose and velocity, the path (with a speed limit per segment)
+and the tracked obstacles:
+1. progress: the nearest path point, searched forward from the last one (never backwards
+   onto an earlier leg of a path that crosses itself);
+2. lookahead point `lookahead_time` x speed ahead (clamped), curvature 2 y / L^2;
+3. speed: the segment's limit, regulated by curvature (below `regulated_min_radius`; the
+   turns and lower limits ahead are anticipated: each vertex's allowed speed must be
+   reachable at the deceleration limit), by proximity to obstacles (nearer than `proximity_distance`), by the braking distance to
+   the goal (sqrt(2 a d)), and by people: each tracked object is predicted at constant
+   velocity for `yield_horizon` s; the robot's own future along the path is predicted at
+   a few candidate speeds, and the fastest candidate that keeps `yield_clearance` between
+   the two discs the whole time wins (0: wait for the person to pass);
+4. angular rate v * curvature; at the start, or when the path turns behind it, the robot
+   first rotates in place towards the lookahead point;
+5. limits: velocity, acceleration, deceleration and jerk (change of acceleration per
+   second), both linear and angular.
+Plain numpy; about 0.1 ms per cycle (bench `controller_cycle`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from delivery_robot_nav.common.geometry import wrap_angle
+
+
+@dataclass(frozen=True)
+class ControllerConfig:
+    max_speed: float = 1.5              # m/s (robot limit; segments may say less)
+    max_reverse_speed: float = 0.0      # m/s, this controller never backs up
+    max_angular_speed: float = 1.5      # rad/s
+    max_accel: float = 0.8              # m/s^2
+    max_decel: float = 1.5              # m/s^2
+    max_jerk: float = 5.0               # m/s^3
+    max_angular_accel: float = 2.5      # rad/s^2
+    lookahead_time: float = 1.2         # s
+    min_lookahead: float = 0.5          # m
+    max_lookahead: float = 2.0          # m
+    regulated_min_radius: float = 1.5   # m, tighter turns slow down proportionally
+    min_regulated_speed: float = 0.2    # m/s, floor of curvature/proximity regulation
+    proximity_distance: float = 0.8     # m, nearer obstacles slow the robot down
+    goal_tolerance: float = 0.05        # m
+    approach_speed: float = 0.05        # m/s, creep speed in the last centimetres
+    rotate_to_heading_angle: float = 0.8  # rad, larger heading errors: turn in place first
+    rotate_gain: float = 1.5            # 1/s
+    robot_radius: float = 0.45          # m, disc around the footprint for predictions
+    yield_clearance: float = 0.5        # m kept between the robot's and a person's discs
+    yield_horizon: float = 3.0          # s of prediction
+    yield_step: float = 0.2             # s between predicted instants
+    search_window: float = 3.0          # m of path searched ahead for progress
+
+
+@dataclass
+class Obstacles:
+    """Tracked objects in the path's frame: centres (k, 2), velocities (k, 2), radii (k,)."""
+    xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    radius: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+@dataclass
+class Command:
+    v: float
+    w: float
+    goal_reached: bool
+    regulated_by: str             # what limited the speed this cycle
+    cross_track_error: float
+    remaining: float              # m along the path to the goal
+
+
+class PathController:
+    def __init__(self, cfg: ControllerConfig):
+        self.cfg = cfg
+        self.path: np.ndarray | None = None
+        self._seg_speed: np.ndarray = np.zeros(0)
+        self._s: np.ndarray = np.zeros(0)     # arc length at each path point
+        self._progress = 0                    # index of the segment the robot is on
+        self._v = self._w = self._a = 0.0
+        self._rotating = True
+
+    def set_path(self, points: np.ndarray, speed_limits: np.ndarray | None = None):
+        pts = np.asarray(points, dtype=float).reshape(-1, 2)
+        if len(pts) < 2 or not np.all(np.isfinite(pts)):
+            raise ValueError(f'a path needs at least 2 finite points, got {len(pts)}')
+        seg = np.hypot(*np.diff(pts, axis=0).T)
+        keep = np.concatenate([[True], seg > 1e-6])
+        speeds = (np.full(len(pts) - 1, self.cfg.max_speed) if speed_limits is None
+                  else np.asarray(speed_limits, dtype=float))
+        if len(speeds) != len(pts) - 1 or not np.all(speeds > 0):
+            raise ValueError('speed_limits needs one positive value per path segment')
+        pts, speeds = pts[keep], speeds[keep[1:]]
+        if len(pts) < 2:
+            raise ValueError('the path has no length')
+        self.path, self._seg_speed = pts, np.minimum(speeds, self.cfg.max_speed)
+        seg = np.hypot(*np.diff(pts, axis=0).T)
+        self._s = np.concatenate([[0.0], np.cumsum(seg)])
+        # the speed each vertex allows: its segments' limits, regulated by the turn there
+        # (radius from the turning angle over the neighbouring segments)
+        cfg = self.cfg
+        heading = np.arctan2(*np.diff(pts, axis=0).T[::-1])
+        turn = np.abs(wrap_angle(np.diff(heading)))
+        radius = np.full(len(pts), np.inf)
+        with np.errstate(divide='ignore'):
+            radius[1:-1] = 0.5 * (seg[:-1] + seg[1:]) / np.where(turn > 1e-9, turn, 0.0)
+        vmax = np.minimum(np.concatenate([speeds[:1], speeds]), np.concatenate([speeds, speeds[-1:]]))
+        reg = np.where(radius < cfg.regulated_min_radius,
+                       np.maximum(cfg.min_regulated_speed, vmax * radius / cfg.regulated_min_radius),
+                       vmax)
+        self._vertex_speed = np.minimum(vmax, reg)
+        self._progress = 0
+        self._rotating = True
+
+    def reset_motion(self, v: float = 0.0, w: float = 0.0):
+        self._v, self._w, self._a = v, w, 0.0
+
+    # ------------------------------------------------------------------ one cycle
+    def compute(self, pose, dt: float, obstacles: Obstacles | None = None,
+                nearest_obstacle: float = math.inf) -> Command:
+        """Velocity command for the next `dt` s. pose = (x, y, yaw) in the path's frame;
+        nearest_obstacle: distance (m) from the footprint to the nearest obstacle seen."""
+        cfg = self.cfg
+        if self.path is None:
+            return self._limited(0.0, 0.0, dt, Command(0.0, 0.0, True, 'no path', 0.0, 0.0))
+        p = np.asarray(pose[:2], dtype=float)
+        yaw = float(pose[2])
+        s_robot, cte = self._update_progress(p)
+        remaining = float(self._s[-1] - s_robot)
+        goal = self.path[-1]
+        to_goal = float(np.hypot(*(goal - p)))
+        if to_goal <= cfg.goal_tolerance or (remaining <= cfg.goal_tolerance and
+                                             to_goal <= 2 * cfg.goal_tolerance):
+            cmd = Command(0.0, 0.0, True, 'goal reached', cte, 0.0)
+            return self._limited(0.0, 0.0, dt, cmd)
+        speed_now = max(self._v, 0.0)
+        L = float(np.clip(speed_now * cfg.lookahead_time, cfg.min_lookahead, cfg.max_lookahead))
+        target = self._point_at(min(s_robot + L, self._s[-1]))
+        c, s = math.cos(yaw), math.sin(yaw)
+        d = target - p
+        lx, ly = c * d[0] + s * d[1], -s * d[0] + c * d[1]
+        dist = max(math.hypot(lx, ly), 1e-6)
+        heading_error = math.atan2(ly, lx)
+        # turn in place first when the lookahead point is well off the nose
+        if abs(heading_error) > cfg.rotate_to_heading_angle or (
+                self._rotating and abs(heading_error) > 0.2):
+            self._rotating = True
+            w = float(np.clip(cfg.rotate_gain * heading_error, -cfg.max_angular_speed,
+                              cfg.max_angular_speed))
+            return self._limited(0.0, w, dt, Command(0.0, w, False, 'rotating to the path',
+                                                     cte, remaining))
+        self._rotating = False
+        curvature = 2.0 * ly / (dist * dist)
+        k = min(int(np.searchsorted(self._s, s_robot, side='right')) - 1, len(self._seg_speed) - 1)
+        v, why = float(self._seg_speed[max(k, 0)]), 'speed limit'
+        if abs(curvature) > 1e-9 and 1.0 / abs(curvature) < cfg.regulated_min_radius:
+            reg = max(cfg.min_regulated_speed,
+                      v * (1.0 / abs(curvature)) / cfg.regulated_min_radius)
+            if reg < v:
+                v, why = reg, 'curvature'
+        if nearest_obstacle < cfg.proximity_distance:
+            reg = max(cfg.min_regulated_speed, v * nearest_obstacle / cfg.proximity_distance)
+            if reg < v:
+                v, why = reg, 'proximity'
+        # what lies ahead within braking distance: slower segments and tight turns must be
+        # reachable at the deceleration limit (0.8 of it, as a margin)
+        decel = 0.8 * cfg.max_decel
+        horizon = s_robot + v * v / (2.0 * decel) + L
+        j0 = int(np.searchsorted(self._s, s_robot, side='right'))
+        j1 = int(np.searchsorted(self._s, horizon, side='right'))
+        if j1 > j0:
+            ahead = np.sqrt(self._vertex_speed[j0:j1] ** 2
+                            + 2.0 * decel * np.maximum(self._s[j0:j1] - s_robot, 0.0))
+            i = int(np.argmin(ahead))
+            if ahead[i] < v:
+                v, why = float(ahead[i]), ('turn ahead' if self._vertex_speed[j0 + i] <
+                                           self._seg_speed[min(j0 + i, len(self._seg_speed) - 1)]
+                                           else 'speed limit ahead')
+        brake = math.sqrt(2.0 * decel * max(remaining, 0.0))
+        if brake < v:
+            v, why = max(brake, cfg.approach_speed), 'goal approach'
+        if obstacles is not None and len(obstacles.xy):
+            safe = self._yield_speed(p, s_robot, v, obstacles)
+            if safe < v:
+                v, why = safe, 'yielding to a person' if safe == 0.0 else 'pedestrian ahead'
+        w = float(np.clip(v * curvature, -cfg.max_angular_speed, cfg.max_angular_speed))
+        if abs(w) >= cfg.max_angular_speed and abs(curvature) > 1e-9:
+            v = min(v, cfg.max_angular_speed / abs(curvature))
+        return self._limited(v, w, dt, Command(v, w, False, why, cte, remaining), curvature)
+
+    # ------------------------------------------------------------------ pieces
+    def _update_progress(self, p: np.ndarray) -> tuple[float, float]:
+        """Nearest point on the path within the search window ahead of the last progress;
+        returns (arc length there, signed cross-track error, left positive)."""
+        a = self.path[:-1]
+        b = self.path[1:]
+        s0 = self._s[self._progress]
+        hi = int(np.searchsorted(self._s, s0 + self.cfg.search_window, side='right'))
+        lo, hi = self._progress, max(min(hi, len(a)), self._progress + 1)
+        A, B = a[lo:hi], b[lo:hi]
+        d = B - A
+        L2 = np.maximum(np.einsum('ij,ij->i', d, d), 1e-12)
+        f = np.clip(np.einsum('ij,ij->i', p - A, d) / L2, 0.0, 1.0)
+        q = A + f[:, None] * d
+        dist = np.hypot(*(q - p).T)
+        j = int(np.argmin(dist))
+        self._progress = lo + j
+        seg = d[j] / math.sqrt(L2[j])
+        cross = seg[0] * (p[1] - q[j, 1]) - seg[1] * (p[0] - q[j, 0])
+        return float(self._s[lo + j] + f[j] * math.sqrt(L2[j])), float(cross)
+
+    def _point_at(self, s: float) -> np.ndarray:
+        return self._points_at(np.array([s]))[0]
+
+    def _points_at(self, s: np.ndarray) -> np.ndarray:
+        """Path points at arc lengths s (any shape + (2,))."""
+        i = np.clip(np.searchsorted(self._s, s, side='right') - 1, 0, len(self.path) - 2)
+        f = np.clip((s - self._s[i]) / np.maximum(self._s[i + 1] - self._s[i], 1e-12), 0.0, 1.0)
+        return self.path[i] + f[..., None] * (self.path[i + 1] - self.path[i])
+
+    def _yield_speed(self, p, s_robot: float, v: float, obs: Obstacles) -> float:
+        """The fastest of v, 3/4 v, ... 0 at which the robot, moving along the path, keeps
+        `yield_clearance` from every person's predicted disc over the horizon."""
+        cfg = self.cfg
+        t = np.arange(0.0, cfg.yield_horizon + 1e-9, cfg.yield_step)
+        people = obs.xy[None, :, :] + t[:, None, None] * obs.velocity[None, :, :]   # (T, k, 2)
+        need = cfg.robot_radius + obs.radius + cfg.yield_clearance                  # (k,)
+        # only people who could come near within the horizon matter
+        near = np.hypot(*(obs.xy - p).T) <= (v + np.hypot(*obs.velocity.T)) * cfg.yield_horizon \
+            + need
+        if not near.any():
+            return v
+        people, need = people[:, near], need[near]
+        now_gap = np.hypot(*(obs.xy[near] - p).T) - need
+        scales = np.array([1.0, 0.75, 0.5, 0.25])
+        # the robot's predicted positions for every candidate speed at once: (c, T, 2)
+        ahead = self._points_at(np.minimum(s_robot + (v * scales)[:, None] * t[None, :],
+                                           self._s[-1]))
+        diff = people[None, :, :, :] - ahead[:, :, None, :]                  # (c, T, k, 2)
+        gap = np.sqrt(diff[..., 0] ** 2 + diff[..., 1] ** 2) - need
+        # a person already closer than the clearance: only moving away from them is ok
+        ok = np.all((gap >= 0) | (gap >= now_gap[None, None, :] - 1e-6), axis=(1, 2))
+        good = np.flatnonzero(ok)
+        return float(v * scales[good[0]]) if len(good) else 0.0
+
+    def _limited(self, v: float, w: float, dt: float, cmd: Command,
+                 curvature: float | None = None) -> Command:
+        """Apply speed, acceleration and jerk limits relative to the last command; with a
+        curvature, the angular rate follows the limited speed (the arc is kept)."""
+        cfg = self.cfg
+        dt = max(dt, 1e-3)
+        v = float(np.clip(v, -cfg.max_reverse_speed, cfg.max_speed))
+        a_want = (v - self._v) / dt
+        a_lo, a_hi = -cfg.max_decel, cfg.max_accel
+        # jerk: the acceleration may change by at most max_jerk * dt per cycle, but braking
+        # to a stop is never delayed by it
+        a_hi = min(a_hi, self._a + cfg.max_jerk * dt)
+        if v > 0.0 or self._v <= 0.0:
+            a_lo = max(a_lo, self._a - cfg.max_jerk * dt)
+        a = float(np.clip(a_want, a_lo, max(a_lo, a_hi)))
+        v_new = self._v + a * dt
+        if (self._v - v) * (v_new - v) < 0:            # do not overshoot the target
+            v_new, a = v, (v - self._v) / dt
+        if curvature is not None:
+            w = float(np.clip(v_new * curvature, -cfg.max_angular_speed, cfg.max_angular_speed))
+        w_step = cfg.max_angular_accel * dt
+        w_new = float(np.clip(w, self._w - w_step, self._w + w_step))
+        self._v, self._w, self._a = v_new, w_new, a
+        cmd.v, cmd.w = v_new, w_new
+        return cmd

@@ -1,0 +1,102 @@
+"""Path-tracking controller on a unicycle: tracking, regulation, goal stop, yielding, limits."""
+import math
+
+import numpy as np
+import pytest
+
+from delivery_robot_nav.planning.controller import ControllerConfig, Obstacles, PathController
+
+DT = 0.05
+
+
+def drive(ctrl, pose, seconds, people=None, people_radius=0.3):
+    """Unicycle under the controller; people (k, 4): x, y, vx, vy at t = 0."""
+    pose = np.array(pose, dtype=float)
+    log = []
+    for k in range(int(seconds / DT)):
+        t = k * DT
+        obs = None
+        if people is not None:
+            xy = people[:, :2] + t * people[:, 2:]
+            obs = Obstacles(xy, people[:, 2:].copy(), np.full(len(people), people_radius))
+        cmd = ctrl.compute(pose, DT, obs)
+        log.append((t, *pose, cmd.v, cmd.w, cmd.cross_track_error, cmd.regulated_by,
+                    cmd.goal_reached, obs))
+        pose[0] += cmd.v * math.cos(pose[2]) * DT
+        pose[1] += cmd.v * math.sin(pose[2]) * DT
+        pose[2] = math.remainder(pose[2] + cmd.w * DT, 2 * math.pi)
+        if cmd.goal_reached and abs(cmd.v) < 1e-9:
+            break
+    return pose, log
+
+
+def test_converges_onto_a_straight_path_and_stops_precisely_at_its_end():
+    ctrl = PathController(ControllerConfig())
+    ctrl.set_path(np.array([[0.0, 0.0], [20.0, 0.0]]), np.array([1.2]))
+    pose, log = drive(ctrl, (0.0, 0.5, 0.0), 40.0)
+    assert log[-1][8]                                     # goal reached
+    assert np.hypot(pose[0] - 20.0, pose[1]) < 0.06
+    cte = np.array([row[6] for row in log if 5.0 < row[1] < 18.0])
+    assert np.sqrt(np.mean(cte ** 2)) < 0.03
+    speeds = np.array([row[4] for row in log])
+    assert speeds.max() == pytest.approx(1.2, abs=0.01)   # the segment's speed limit
+
+
+def test_speed_respects_acceleration_deceleration_and_jerk_limits():
+    cfg = ControllerConfig()
+    ctrl = PathController(cfg)
+    ctrl.set_path(np.array([[0.0, 0.0], [15.0, 0.0]]))
+    _, log = drive(ctrl, (0.0, 0.0, 0.0), 30.0)
+    v = np.array([row[4] for row in log])
+    a = np.diff(v) / DT
+    assert a.max() <= cfg.max_accel + 1e-6 and a.min() >= -cfg.max_decel - 1e-6
+    jerk = np.diff(a[a > 0]) / DT if (a > 0).sum() > 2 else np.zeros(1)
+    assert np.abs(np.diff(a[:20]) / DT).max() <= cfg.max_jerk + 1e-6
+
+
+def test_tight_turns_are_slower_than_straights():
+    ctrl = PathController(ControllerConfig())
+    ang = np.linspace(0, math.pi, 40)
+    arc = np.column_stack([10 + 1.0 * np.sin(ang), 1.0 - 1.0 * np.cos(ang)])   # r = 1 m
+    path = np.vstack([[[0.0, 0.0]], arc, [[0.0, 2.0]]])
+    ctrl.set_path(path)
+    _, log = drive(ctrl, (0.0, 0.0, 0.0), 40.0)
+    on_arc = [row for row in log if row[1] > 10.2]
+    straight = [row for row in log if 4.0 < row[1] < 8.0 and row[2] < 0.5]
+    assert max(r[4] for r in on_arc) < 0.8 * min(r[4] for r in straight)
+    assert any(r[7] in ('curvature', 'turn ahead') for r in log)
+
+
+def test_yields_to_a_person_crossing_the_path_and_keeps_the_clearance():
+    cfg = ControllerConfig()
+    ctrl = PathController(cfg)
+    ctrl.set_path(np.array([[0.0, 0.0], [20.0, 0.0]]), np.array([1.4]))
+    # a person walks across the path at x = 8, arriving when the robot would (6.6 s)
+    people = np.array([[8.0, -6.6, 0.0, 1.0]])
+    pose, log = drive(ctrl, (0.0, 0.0, 0.0), 40.0, people)
+    gaps = []
+    for t, x, y, yaw, v, w, cte, why, done, obs in log:
+        gaps.append(np.hypot(obs.xy[0, 0] - x, obs.xy[0, 1] - y))
+    assert min(gaps) >= cfg.robot_radius + 0.3 + 0.5 - 0.05
+    assert any(row[7] in ('yielding to a person', 'pedestrian ahead') for row in log)
+    assert np.hypot(pose[0] - 20.0, pose[1]) < 0.06     # and still gets there
+
+
+def test_turns_in_place_towards_a_path_behind_it():
+    ctrl = PathController(ControllerConfig())
+    ctrl.set_path(np.array([[0.0, 0.0], [-10.0, 0.0]]))
+    _, log = drive(ctrl, (0.0, 0.0, 0.0), 3.0)
+    first = log[:10]
+    assert all(abs(row[4]) < 1e-9 for row in first) and first[-1][5] != 0.0
+    assert first[0][7] == 'rotating to the path'
+
+
+def test_bad_paths_are_refused():
+    ctrl = PathController(ControllerConfig())
+    with pytest.raises(ValueError, match='at least 2'):
+        ctrl.set_path(np.array([[0.0, 0.0]]))
+    with pytest.raises(ValueError, match='speed_limits'):
+        ctrl.set_path(np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([0.0]))
+    with pytest.raises(ValueError, match='no length'):
+        ctrl.set_path(np.array([[1.0, 1.0], [1.0, 1.0]]))
+    assert ctrl.compute((0.0, 0.0, 0.0), DT).v == 0.0     # no path: stand still
