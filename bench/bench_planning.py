@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Benchmarks `route_query_10k`, `collision_monitor_720` and `controller_cycle`.
+"""Benchmarks `route_query_10k`, `collision_monitor_720`, `controller_cycle` and
+`local_plan_240`.
 
 route_query_10k: one route query on a 10,000-node route graph. The graph: a 100 x 100 street lattice, 10 m apart, with every edge two-way and random
 speed limits (0.5-1.5 m/s); start and goal are random positions off the nodes (snapped onto
@@ -15,6 +16,13 @@ Reference in the same run: shapely's contains_xy of the 720 points in the footpr
 controller_cycle: PathController.compute (Regulated Pure Pursuit with pedestrian yielding)
 following the depot -> dorm_east route on the campus graph (densified to 0.1 m, ~3000
 points) with 20 people walking within 8 m; reference: the progress search alone.
+
+local_plan_240: GridPlanner.plan on the obstacle detector's 12 m x 12 m, 0.05 m costmap
+(240 x 240 cells, inflated as published) around the robot: 30 random boxes and 300
+scattered returns, a goal 5.5 m away in a random direction (the detour horizon), varied per
+query; `local_plan_240_outside`: the goal 10 m away, outside the window (full search, as
+in BARN). Reference in the same run: networkx's A* (Euclidean heuristic) over the same
+8-connected grid graph with the same edge weights, between the same cells.
 
     python bench/bench_planning.py [--json]
 """
@@ -37,6 +45,7 @@ from delivery_robot_nav.planning.controller import (ControllerConfig, Obstacles,
 from delivery_robot_nav.planning.collision_monitor import (CollisionMonitor,  # noqa: E402
                                                            CollisionMonitorConfig,
                                                            rectangle_footprint)
+from delivery_robot_nav.planning.local_planner import GridPlanner  # noqa: E402
 from delivery_robot_nav.planning.route_graph import RouteGraph  # noqa: E402
 
 
@@ -142,6 +151,65 @@ def controller_bench() -> dict:
                  ratio_to_progress_search=round(float(np.median(ours) / np.median(ref)), 2))
 
 
+def local_plan_bench() -> dict:
+    from delivery_robot_nav.perception.costmap import CostmapConfig, RollingCostmap
+    rng = np.random.default_rng(3)
+    planner = GridPlanner()
+    cfg = planner.cfg
+    out = {}
+    for key, distance in (('local_plan_240', 5.5), ('local_plan_240_outside', 10.0)):
+        ours, ref, n = [], [], 0
+        for q in range(12):
+            cm = RollingCostmap(CostmapConfig(size=12.0, resolution=0.05))
+            cm.recenter(0.0, 0.0)
+            pts = [rng.uniform(-6, 6, (300, 2))]
+            for _ in range(30):
+                c, half = rng.uniform(-5.5, 5.5, 2), rng.uniform(0.1, 0.6, 2)
+                g = np.stack(np.meshgrid(np.arange(-half[0], half[0], 0.05),
+                                         np.arange(-half[1], half[1], 0.05)), -1).reshape(-1, 2)
+                pts.append(c + g)
+            pts = np.concatenate(pts)
+            pts = pts[np.hypot(*pts.T) > 1.3]
+            cm.mark('lidar', pts, 0.0)
+            costs = cm.costs(0.0)
+            n = costs.shape[0]
+            a = rng.uniform(-np.pi, np.pi)
+            goal = distance * np.array([math.cos(a), math.sin(a)])
+            t0 = time.perf_counter()
+            plan = planner.plan(costs, cm.origin, 0.05, (0.0, 0.0), goal)
+            ours.append((time.perf_counter() - t0) * 1e3)
+            if q < 4 and len(plan.points) > 1:    # the reference is slow: 4 queries
+                ref.append(_networkx_grid_astar(costs, cfg, (n // 2, n // 2),
+                                                 np.floor((plan.points[-1] - cm.origin) / 0.05)
+                                                 .astype(int)[::-1]))
+        out[key] = stats(ours, cells=f'{n}x{n}', goal_distance_m=distance,
+                         reference_networkx_astar_median_ms=round(float(np.median(ref)), 2),
+                         ratio_to_networkx_astar=round(float(np.median(ours) / np.median(ref)), 3))
+    return out
+
+
+def _networkx_grid_astar(costs, cfg, start, goal) -> float:
+    """ms for networkx A* over the same 8-connected grid and weights (graph built
+    outside the timing)."""
+    h, w = costs.shape
+    factor = 1.0 + cfg.cost_weight / 100.0 * costs.astype(float)
+    free = costs < cfg.blocked_cost
+    free[tuple(start)] = True
+    g = nx.DiGraph()
+    for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1), (0, -1), (-1, 0), (-1, -1), (-1, 1)):
+        step = math.hypot(dr, dc)
+        r0, r1, c0, c1 = max(0, -dr), h - max(0, dr), max(0, -dc), w - max(0, dc)
+        rr, cc = np.nonzero(free[r0:r1, c0:c1] & free[r0 + dr:r1 + dr, c0 + dc:c1 + dc])
+        rr, cc = rr + r0, cc + c0
+        wts = step * factor[rr + dr, cc + dc]
+        g.add_weighted_edges_from(zip(zip(rr.tolist(), cc.tolist()),
+                                      zip((rr + dr).tolist(), (cc + dc).tolist()), wts.tolist()))
+    t0 = time.perf_counter()
+    nx.astar_path(g, tuple(int(v) for v in start), tuple(int(v) for v in goal),
+                  heuristic=lambda a, b: math.hypot(a[0] - b[0], a[1] - b[1]))
+    return (time.perf_counter() - t0) * 1e3
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--json', action='store_true')
@@ -176,6 +244,7 @@ def main():
         ratio_to_networkx_astar=round(float(np.median(ours) / np.median(ref)), 3))}
     results.update(monitor_bench())
     results['controller_cycle'] = controller_bench()
+    results.update(local_plan_bench())
     if args.json:
         print(json.dumps(results))
     else:
