@@ -50,6 +50,7 @@ setup(
             'scripted_driver = delivery_robot_nav.demo.node:main',
             'localization_node = delivery_robot_nav.localization.node:main',
             'obstacle_detection_node = delivery_robot_nav.perception.node:main',
+            'path_following_node = delivery_robot_nav.planning.node:main',
         ],
     },
 )

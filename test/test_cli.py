@@ -19,7 +19,7 @@ def cli(*args, check=True):
 
 def test_help_explains_each_subcommand():
     out = cli('--help').stdout
-    for sub in ('demo', 'run', 'make-map', 'world-info', 'bench'):
+    for sub in ('demo', 'run', 'make-map', 'world-info', 'bench', 'evaluate'):
         assert sub in out
     assert 'map_server' in cli('make-map', '--help').stdout
 
@@ -65,3 +65,27 @@ def test_run_writes_report_png_and_json(repo, tmp_path):
     assert report['distance_m'] == pytest.approx(18.0, abs=2.0)
     assert (out / 'report.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     assert (out / 'summary.json').is_file() and (out / 'log.npz').is_file()
+
+
+def test_evaluate_barn_scores_the_first_worlds(barn_dir, tmp_path):
+    """The BARN scenario end to end on two worlds: perception, navigator, scoring."""
+    out = tmp_path / 'barn.json'
+    proc = cli('evaluate', '--scenario', 'barn', '--worlds', barn_dir / 'worlds', '--limit', 2,
+               '--json', out)
+    summary = json.loads(proc.stdout)
+    for key in ('worlds', 'success_rate', 'collision_rate', 'timeout_rate', 'mean_time_s',
+                'mean_score'):
+        assert key in summary
+    assert summary['worlds'] == 2
+    rows = json.loads(out.read_text())['rows']
+    assert [r['world'] for r in rows] == ['world_0.world', 'world_6.world']
+    for r in rows:   # the two easiest worlds: reached without touching anything
+        assert r['outcome'] == 'success', r['events']
+        assert 0.0 < r['score'] <= 0.5
+        assert r['time_s'] < 100.0
+    assert summary['collision_rate'] == 0.0
+
+
+def test_evaluate_barn_reports_a_missing_world_directory(tmp_path):
+    proc = cli('evaluate', '--scenario', 'barn', '--worlds', tmp_path / 'nowhere', check=False)
+    assert proc.returncode == 2 and 'no world_*.world files' in proc.stderr

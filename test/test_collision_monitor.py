@@ -73,3 +73,21 @@ def test_a_bad_footprint_is_refused():
         CollisionMonitor(CollisionMonitorConfig(), [[0, 0], [1, 1]])
     with pytest.raises(ValueError, match='not valid'):
         CollisionMonitor(CollisionMonitorConfig(), [[0, 0], [1, 1], [1, 0], [0, 1]])
+
+
+def test_inside_the_stop_zone_only_motions_that_do_not_close_in_are_allowed():
+    from delivery_robot_nav.planning.collision_monitor import (STOP, CollisionMonitor,
+                                                               CollisionMonitorConfig,
+                                                               rectangle_footprint)
+    mon = CollisionMonitor(CollisionMonitorConfig(stop_margin=0.05),
+                           rectangle_footprint(-0.35, -0.275, 0.35, 0.275))
+    beside = np.array([[0.0, 0.30]])             # 2.5 cm from the left side
+    along = mon.check(0.5, 0.0, beside)          # sliding past it: allowed
+    assert along.state == STOP and along.v == 0.5 and 'moving away' in along.reason
+    swing = mon.check(0.3, -1.0, beside)         # arcing right: the rear corner swings
+    assert (swing.v, swing.w) == (0.0, 0.0)      # into it: stopped
+    inside = mon.check(0.5, 1.0, beside)         # arcing left round it (it stays inside
+    assert (inside.v, inside.w) == (0.5, 1.0)    # the turning circle): allowed
+    ahead = np.array([[0.38, 0.0]])              # 3 cm in front: forward stopped, back allowed
+    assert mon.check(0.5, 0.0, ahead).v == 0.0
+    assert mon.check(-0.2, 0.0, ahead).v == -0.2

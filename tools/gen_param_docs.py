@@ -11,6 +11,7 @@ from delivery_robot_nav.common.params import markdown_table
 from delivery_robot_nav.demo import config as demo_config
 from delivery_robot_nav.localization import config as loc_config
 from delivery_robot_nav.perception import config as det_config
+from delivery_robot_nav.planning import config as pf_config
 from delivery_robot_nav.sim import config as sim_config
 
 DOCS = Path(__file__).resolve().parents[1] / 'docs' / 'nodes'
@@ -24,11 +25,14 @@ def tables() -> dict[Path, str]:
     drv_values = demo_config.load_driver_params()
     loc_values = loc_config.load_localization_params()
     det_values = det_config.load_detection_params()
+    pf_values = pf_config.load_path_following_params()
     return {DOCS / 'sim_node.md': markdown_table(sim_config.SIM_PARAMS, sim_values),
             DOCS / 'scripted_driver.md': markdown_table(demo_config.DRIVER_PARAMS, drv_values),
             DOCS / 'localization.md': markdown_table(loc_config.LOCALIZATION_PARAMS, loc_values),
             DOCS / 'obstacle_detection.md': markdown_table(det_config.OBSTACLE_DETECTION_PARAMS,
-                                                           det_values)}
+                                                           det_values),
+            DOCS / 'path_following.md': markdown_table(pf_config.PATH_FOLLOWING_PARAMS,
+                                                       pf_values)}
 
 
 def render(path: Path, table: str) -> str:

@@ -24,6 +24,8 @@ subcommands:
               localization accuracy against ground truth in the lockstep simulator
   evaluate-perception
               obstacle detection and tracking against ground truth (lockstep)
+  evaluate    path following: the BARN benchmark worlds, or campus station-to-station
+              trips among pedestrians (lockstep, with the real perception in the loop)
 """
 
 
@@ -159,6 +161,28 @@ def cmd_evaluate_perception(args) -> int:
                              for seed in args.seeds))
 
 
+def cmd_evaluate(args) -> int:
+    from delivery_robot_nav.evaluation import navigation_eval as nav_eval
+
+    def progress(row):
+        keys = ('world', 'from', 'to', 'outcome', 'time_s', 'score', 'speed_ratio')
+        print(json.dumps({k: row[k] for k in keys if k in row}), file=sys.stderr, flush=True)
+
+    if args.scenario == 'barn':
+        worlds = Path(args.worlds) if args.worlds else \
+            share_path().parent / 'shared' / 'benchmarks' / 'barn' / 'worlds'
+        result = nav_eval.evaluate_barn(str(worlds), args.config, args.workers, args.seed,
+                                        args.limit, progress)
+    else:
+        result = nav_eval.evaluate_campus_trips(args.trips, args.seed, args.pedestrians,
+                                                args.workers, progress)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    print(json.dumps({k: v for k, v in result.items() if k != 'rows'}, indent=2))
+    return 0
+
+
 def _emit(json_path: str | None, results) -> int:
     """Print each result as a JSON line as it comes; also write them all to json_path."""
     collected = []
@@ -267,6 +291,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--map', default=None, help='map YAML (default: worlds/campus_map.yaml)')
     p.add_argument('--json', default=None, help='also write all results to this file')
     p.set_defaults(func=cmd_evaluate_perception)
+
+    p = sub.add_parser('evaluate', help='path following: BARN worlds or campus trips',
+                       description='Path following in the lockstep simulator (sensor noise on) '
+                       'with the obstacle detector and the navigator the nodes run. barn: every '
+                       'world_*.world in --worlds with the Jackal-sized robot of '
+                       'config/barn_jackal.yaml, scored as the BARN challenge does. campus: '
+                       '--trips random station-to-station trips on the route graph among the '
+                       'campus pedestrians and --pedestrians more. Prints the summary; --json '
+                       'also writes per-world / per-trip rows.')
+    p.add_argument('--scenario', choices=['barn', 'campus'], required=True)
+    p.add_argument('--worlds', default=None,
+                   help='BARN world directory (default: ../shared/benchmarks/barn/worlds)')
+    p.add_argument('--config', default=None,
+                   help='BARN robot parameters (default: config/barn_jackal.yaml)')
+    p.add_argument('--limit', type=int, default=None, help='only the first N BARN worlds')
+    p.add_argument('--trips', type=int, default=200, help='campus trips (200)')
+    p.add_argument('--pedestrians', type=int, default=10,
+                   help='pedestrians added along each campus trip (10; the campus has 24)')
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--workers', type=int, default=1, help='parallel processes (1)')
+    p.add_argument('--json', default=None, help='write the summary and rows to this file')
+    p.set_defaults(func=cmd_evaluate)
     return parser
 
 

@@ -58,6 +58,7 @@ class CollisionMonitor:
         if not base.is_valid or base.area <= 0:
             raise ValueError('footprint polygon is not valid (self-intersecting or empty)')
         self.footprint = base
+        shapely.prepare(self.footprint)
         self.stop_zone = base.buffer(cfg.stop_margin, join_style='mitre')
         self.slow_zone = base.buffer(cfg.slowdown_margin, join_style='mitre')
         shapely.prepare(self.stop_zone)
@@ -80,12 +81,20 @@ class CollisionMonitor:
             return MonitorResult(v, w, CLEAR, 'clear')
         in_stop = shapely.contains_xy(self.stop_zone, pts[:, 0], pts[:, 1])
         if in_stop.sum() >= cfg.min_points:
-            nearest = pts[in_stop][np.argmin(np.hypot(*pts[in_stop].T))]
-            # a turn in place is still allowed when it keeps the footprint clear
-            w_ok = w if self._sweep_time(0.0, w, pts) == math.inf else 0.0
-            return MonitorResult(0.0, w_ok, STOP, f'obstacle at ({nearest[0]:.2f}, '
-                                 f'{nearest[1]:.2f}) within {cfg.stop_margin} m of the '
-                                 'footprint', 0.0)
+            close = pts[in_stop]
+            nearest = close[np.argmin(np.hypot(*close.T))]
+            why = (f'obstacle at ({nearest[0]:.2f}, {nearest[1]:.2f}) within '
+                   f'{cfg.stop_margin} m of the footprint')
+            # a motion that takes the footprint away from every point already this close
+            # (and hits nothing else) is allowed, so the robot can always back out; so
+            # is the turn in place alone when it does
+            others = pts[~in_stop]
+            for v_try, w_try in ((v, w), (0.0, w)):
+                if (v_try or w_try) and self._moves_away(v_try, w_try, close) and \
+                        self._sweep_time(v_try, w_try, close, self.footprint) == math.inf and \
+                        self._sweep_time(v_try, w_try, others) == math.inf:
+                    return MonitorResult(v_try, w_try, STOP, why + ': moving away', 0.0)
+            return MonitorResult(0.0, 0.0, STOP, why, 0.0)
         ttc = self._sweep_time(v, w, pts)
         state, reason, scale = CLEAR, 'clear', 1.0
         if ttc < math.inf:
@@ -98,9 +107,25 @@ class CollisionMonitor:
                                        'footprint')
         return MonitorResult(v * scale, w * scale, state, reason, ttc)
 
-    def _sweep_time(self, v: float, w: float, pts: np.ndarray) -> float:
-        """First time (s) at which the footprint moving at (v, w) from the origin contains a
-        point; inf when none within the horizon."""
+    def _moves_away(self, v: float, w: float, pts: np.ndarray, dt: float = 0.1) -> bool:
+        """True when moving at (v, w) for dt brings no point nearer the footprint (and
+        none inside it): backing out, or sliding along an obstacle beside the robot."""
+        th = w * dt
+        if abs(w) > 1e-6:
+            x, y = v / w * math.sin(th), v / w * (1.0 - math.cos(th))
+        else:
+            x, y = v * dt, 0.0
+        c, s = math.cos(th), math.sin(th)
+        dx, dy = pts[:, 0] - x, pts[:, 1] - y
+        moved = np.column_stack([c * dx + s * dy, -s * dx + c * dy])
+        d0 = shapely.distance(self.footprint, shapely.points(pts))
+        d1 = shapely.distance(self.footprint, shapely.points(moved))
+        return bool(np.all(d1 > 0.0) and np.all(d1 >= d0 - 1e-4))
+
+    def _sweep_time(self, v: float, w: float, pts: np.ndarray, zone=None) -> float:
+        """First time (s) at which the stop zone (or `zone`) moving at (v, w) from the
+        origin contains a point; inf when none within the horizon."""
+        zone = self.stop_zone if zone is None else zone
         if abs(v) < 1e-6 and abs(w) < 1e-6:
             return math.inf
         t = self._times
@@ -117,7 +142,7 @@ class CollisionMonitor:
         # points in the moved robot frame, (steps, n)
         px = c[:, None] * dx + s[:, None] * dy
         py = -s[:, None] * dx + c[:, None] * dy
-        hit = shapely.contains_xy(self.stop_zone, px.ravel(), py.ravel()).reshape(px.shape)
+        hit = shapely.contains_xy(zone, px.ravel(), py.ravel()).reshape(px.shape)
         rows = np.flatnonzero(hit.sum(axis=1) >= self.cfg.min_points)
         return float(t[rows[0]]) if len(rows) else math.inf
 

@@ -80,6 +80,7 @@ class PathController:
         self._seg_speed: np.ndarray = np.zeros(0)
         self._s: np.ndarray = np.zeros(0)     # arc length at each path point
         self._progress = 0                    # index of the segment the robot is on
+        self._s_last = 0.0                    # arc length of the robot's last projection
         self._v = self._w = self._a = 0.0
         self._rotating = True
 
@@ -113,6 +114,7 @@ class PathController:
                        vmax)
         self._vertex_speed = np.minimum(vmax, reg)
         self._progress = 0
+        self._s_last = 0.0
         self._rotating = True
 
     def reset_motion(self, v: float = 0.0, w: float = 0.0):
@@ -120,9 +122,11 @@ class PathController:
 
     # ------------------------------------------------------------------ one cycle
     def compute(self, pose, dt: float, obstacles: Obstacles | None = None,
-                nearest_obstacle: float = math.inf) -> Command:
+                nearest_obstacle: float = math.inf, allow_rotate: bool = True) -> Command:
         """Velocity command for the next `dt` s. pose = (x, y, yaw) in the path's frame;
-        nearest_obstacle: distance (m) from the footprint to the nearest obstacle seen."""
+        nearest_obstacle: distance (m) from the footprint to the nearest obstacle seen;
+        allow_rotate false: follow the arc to the lookahead point instead of turning in
+        place (when the turn itself would hit something)."""
         cfg = self.cfg
         if self.path is None:
             return self._limited(0.0, 0.0, dt, Command(0.0, 0.0, True, 'no path', 0.0, 0.0))
@@ -145,8 +149,8 @@ class PathController:
         dist = max(math.hypot(lx, ly), 1e-6)
         heading_error = math.atan2(ly, lx)
         # turn in place first when the lookahead point is well off the nose
-        if abs(heading_error) > cfg.rotate_to_heading_angle or (
-                self._rotating and abs(heading_error) > 0.2):
+        if allow_rotate and (abs(heading_error) > cfg.rotate_to_heading_angle or (
+                self._rotating and abs(heading_error) > 0.2)):
             self._rotating = True
             w = float(np.clip(cfg.rotate_gain * heading_error, -cfg.max_angular_speed,
                               cfg.max_angular_speed))
@@ -197,7 +201,9 @@ class PathController:
         returns (arc length there, signed cross-track error, left positive)."""
         a = self.path[:-1]
         b = self.path[1:]
-        s0 = self._s[self._progress]
+        # the window runs from the robot's last arc position (not its segment's start:
+        # a long segment would hide the next one)
+        s0 = max(self._s_last, self._s[self._progress])
         hi = int(np.searchsorted(self._s, s0 + self.cfg.search_window, side='right'))
         lo, hi = self._progress, max(min(hi, len(a)), self._progress + 1)
         A, B = a[lo:hi], b[lo:hi]
@@ -210,7 +216,8 @@ class PathController:
         self._progress = lo + j
         seg = d[j] / math.sqrt(L2[j])
         cross = seg[0] * (p[1] - q[j, 1]) - seg[1] * (p[0] - q[j, 0])
-        return float(self._s[lo + j] + f[j] * math.sqrt(L2[j])), float(cross)
+        self._s_last = float(self._s[lo + j] + f[j] * math.sqrt(L2[j]))
+        return self._s_last, float(cross)
 
     def _point_at(self, s: float) -> np.ndarray:
         return self._points_at(np.array([s]))[0]
@@ -235,7 +242,7 @@ class PathController:
             return v
         people, need = people[:, near], need[near]
         now_gap = np.hypot(*(obs.xy[near] - p).T) - need
-        scales = np.array([1.0, 0.75, 0.5, 0.25])
+        scales = np.array([1.0, 0.75, 0.5, 0.25, 0.0])
         # the robot's predicted positions for every candidate speed at once: (c, T, 2)
         ahead = self._points_at(np.minimum(s_robot + (v * scales)[:, None] * t[None, :],
                                            self._s[-1]))
@@ -244,7 +251,12 @@ class PathController:
         # a person already closer than the clearance: only moving away from them is ok
         ok = np.all((gap >= 0) | (gap >= now_gap[None, None, :] - 1e-6), axis=(1, 2))
         good = np.flatnonzero(ok)
-        return float(v * scales[good[0]]) if len(good) else 0.0
+        if len(good):
+            return float(v * scales[good[0]])
+        # no speed keeps the clearance (someone walks at the robot, or the robot stands in
+        # their way): the speed that keeps the largest gap, often getting out of the way
+        worst = gap.min(axis=(1, 2))
+        return float(v * scales[int(np.argmax(worst + 1e-6 * scales))])
 
     def _limited(self, v: float, w: float, dt: float, cmd: Command,
                  curvature: float | None = None) -> Command:

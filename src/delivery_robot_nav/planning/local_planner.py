@@ -34,6 +34,7 @@ _UNREACHABLE = 1e9
 class LocalPlannerConfig:
     cost_weight: float = 3.0            # a step through cost 100 counts 1 + this times
     blocked_cost: int = 99              # cells at or above: the robot's centre cannot go
+    preferred_cost: int = 50            # cells at or above avoided when possible (corners)
     unknown_cost: int = 0               # cost of unknown cells (-1): optimistic by default
     goal_tolerance: float = 0.3         # m: an end cell this near the goal counts as it
     shortcut_step: float = 0.05         # m between samples when testing a shortcut
@@ -96,31 +97,17 @@ class GridPlanner:
         c[1:-1, 1:-1] = inner_costs
         c = c.ravel()
         start = (start_rc[0] + 1) * W + start_rc[1] + 1
-        blocked = c >= cfg.blocked_cost
-        start_cost = c[start]
-        if start_cost >= cfg.blocked_cost:
-            # escape: cells no costlier than the start cell (but never lethal ones) open
-            blocked = (c > start_cost) | (c >= 100)
-        # entering a cell costs the step length times its factor (blocked: unreachable)
-        factor = 1.0 + (cfg.cost_weight / 100.0) * c
-        factor[blocked] = _UNREACHABLE
-        weight = self._step[None, :] * factor[self._nbr]
-        graph = csr_matrix((weight.ravel(), self._indices, self._indptr), shape=(H * W, H * W))
-        # search no farther than a generous bound first (most plans end well inside it);
-        # when that leaves the goal's surroundings (the goal clipped into the window)
-        # unexplored, search everything
         goal = np.asarray(goal_xy, dtype=float)
-        lo = origin + 0.5 * resolution
-        clipped = np.clip(goal, lo, lo + (np.array([w, h]) - 1) * resolution)
-        reach = math.hypot(*(clipped - np.asarray(start_xy, dtype=float))) / resolution
-        limit = (1.0 + cfg.cost_weight) * (2.0 * reach + 20.0)
-        for bound in (limit, np.inf):
-            dist, pred = dijkstra(graph, indices=start, return_predecessors=True, limit=bound)
-            dist = dist.reshape(H, W)[1:-1, 1:-1]
-            rows, cols = np.nonzero(dist < _UNREACHABLE)
-            centres = origin + (np.stack([cols, rows], axis=1) + 0.5) * resolution
-            near = np.hypot(*(centres - clipped).T).min()
-            if near <= cfg.goal_tolerance + 0.5:
+        # first without the cells where the footprint's corners may touch (preferred_cost,
+        # the cost at the circumscribed radius), then, if that does not reach the goal,
+        # with everything the robot's centre may occupy
+        thresholds = [cfg.blocked_cost]
+        if cfg.preferred_cost < cfg.blocked_cost:
+            thresholds.insert(0, cfg.preferred_cost)
+        for threshold in thresholds:
+            dist, pred, rows, cols, centres, near = self._search(
+                c, start, threshold, goal, origin, resolution, h, w, start_xy)
+            if near <= cfg.goal_tolerance:
                 break
         # the end: the goal if reachable, else the reachable cell nearest it
         gap = np.hypot(*(centres - goal).T)
@@ -144,6 +131,38 @@ class GridPlanner:
         pts = self._shortcut(pts, inner_costs, origin, resolution)
         return LocalPlan(pts, bool(gap[k] <= cfg.goal_tolerance),
                          float(dist[rows[k], cols[k]] * resolution), float(gap[k]))
+
+    def _search(self, c, start, threshold, goal, origin, resolution, h, w, start_xy):
+        """Dijkstra from start over cells below `threshold` (escape rule for a start at
+        or above it); returns the distance field and what the end selection needs."""
+        cfg = self.cfg
+        H, W = self._padded_shape
+        blocked = c >= threshold
+        start_cost = c[start]
+        if start_cost >= threshold:
+            # escape: cells no costlier than the start cell (but never lethal ones) open
+            blocked = (c > start_cost) | (c >= 100)
+        # entering a cell costs the step length times its factor (blocked: unreachable)
+        factor = 1.0 + (cfg.cost_weight / 100.0) * c
+        factor[blocked] = _UNREACHABLE
+        weight = self._step[None, :] * factor[self._nbr]
+        graph = csr_matrix((weight.ravel(), self._indices, self._indptr), shape=(H * W, H * W))
+        # search no farther than a generous bound first (most plans end well inside it);
+        # when that leaves the goal's surroundings (the goal clipped into the window)
+        # unexplored, search everything
+        lo = origin + 0.5 * resolution
+        clipped = np.clip(goal, lo, lo + (np.array([w, h]) - 1) * resolution)
+        reach = math.hypot(*(clipped - np.asarray(start_xy, dtype=float))) / resolution
+        limit = (1.0 + cfg.cost_weight) * (2.0 * reach + 20.0)
+        for bound in (limit, np.inf):
+            dist, pred = dijkstra(graph, indices=start, return_predecessors=True, limit=bound)
+            dist = dist.reshape(H, W)[1:-1, 1:-1]
+            rows, cols = np.nonzero(dist < _UNREACHABLE)
+            centres = origin + (np.stack([cols, rows], axis=1) + 0.5) * resolution
+            near = float(np.hypot(*(centres - clipped).T).min())
+            if near <= cfg.goal_tolerance + 0.5:
+                break
+        return dist, pred, rows, cols, centres, near
 
     # ------------------------------------------------------------------ helpers
     @staticmethod

@@ -47,7 +47,8 @@ SIM_PARAMS: list[ParamSpec] = [
       1, 10**7),
     P('odom.latency', float, 'measurement to publication delay', 's', 0.0, 1.0),
     P('lidar.rate_hz', float, 'scan rate', 'Hz', 1.0, 100.0),
-    P('lidar.beams', int, 'beams over 360 degrees', '', 8, 100000),
+    P('lidar.beams', int, 'beams over the field of view', '', 8, 100000),
+    P('lidar.field_of_view', float, 'horizontal field of view, centred on the laser x axis', 'rad', 0.1, 6.2832),
     P('lidar.range_min', float, 'minimum range', 'm', 0.0, 10.0),
     P('lidar.range_max', float, 'maximum range', 'm', 0.5, 300.0),
     P('lidar.noise_stddev', float, 'gaussian range noise', 'm', 0.0, 1.0),
@@ -110,6 +111,7 @@ class OdomConfig:
 class LidarConfig:
     rate_hz: float
     beams: int
+    field_of_view: float
     range_min: float
     range_max: float
     noise_stddev: float

@@ -95,13 +95,17 @@ class DepthReading:
 
 
 class Lidar:
-    """360-degree planar lidar; one instantaneous sweep per reading (no motion skew)."""
+    """Planar lidar (360 degrees or a sector); one instantaneous sweep per reading (no
+    motion skew)."""
 
     def __init__(self, cfg: LidarConfig, base_T_laser: np.ndarray, frame_id: str,
                  rng: np.random.Generator):
         self.cfg, self.base_T_laser, self.frame_id, self.rng = cfg, base_T_laser, frame_id, rng
-        self.angle_increment = 2.0 * math.pi / cfg.beams
-        self.angles = -math.pi + self.angle_increment * np.arange(cfg.beams)
+        full = cfg.field_of_view >= 2.0 * math.pi - 1e-3
+        # a full circle: beams evenly around it; a sector: first and last beam on its edges
+        self.angle_increment = cfg.field_of_view / (cfg.beams if full else cfg.beams - 1)
+        start = -math.pi if full else -cfg.field_of_view / 2.0
+        self.angles = start + self.angle_increment * np.arange(cfg.beams)
         self._local_dirs = np.stack([np.cos(self.angles), np.sin(self.angles),
                                      np.zeros(cfg.beams)], axis=1)
 

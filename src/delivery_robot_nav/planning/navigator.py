@@ -1,0 +1,494 @@
+"""Navigator: the path_following node's whole decision loop, without ROS.
+
+Each cycle takes the robot's pose and velocity, the newest costmap, tracked objects and
+scan points, and returns the velocity command, the state and the reason:
+
+- the *global path*: a route on the campus graph (points, speed limits, edge ids) or, for
+  a goal pose with no graph (BARN), the straight line to the goal;
+- the *followed path*: the global path, or a detour planned in the costmap by the local
+  planner from the robot to a point past the blockage, then the rest of the global path.
+  The path ahead (`check_horizon`) is checked against the costmap every cycle; blocked
+  (a sample at or above the planner's blocked cost, people walking excepted: the
+  controller yields to them) -> re-plan; on a detour, re-plan every `replan_period`;
+- when no detour reaches past the blockage and a `reroute` callback exists (the route
+  graph), the blocked edge is closed and the route re-planned from where the robot is;
+- the controller (Regulated Pure Pursuit with pedestrian yielding) follows the path;
+- the collision monitor (raw scan, footprint) has the last word on every command;
+- safety: no costmap, a stale costmap or scan, or a pose jump -> stop, with the reason;
+- progress: less than `progress_distance` of travel in `progress_timeout` (people
+  in the way get `max_yield_time`) -> recovery, in turn: re-plan, back up, rotate a
+  quarter turn; after `max_recoveries` the goal fails with the reason.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from delivery_robot_nav.planning.collision_monitor import (STOP, CollisionMonitor,
+                                                           CollisionMonitorConfig)
+from delivery_robot_nav.planning.controller import ControllerConfig, Obstacles, PathController
+from delivery_robot_nav.planning.local_planner import GridPlanner, LocalPlannerConfig
+
+IDLE, ACTIVE, SUCCEEDED, FAILED = 'idle', 'active', 'succeeded', 'failed'
+
+
+@dataclass(frozen=True)
+class NavigatorConfig:
+    controller: ControllerConfig = ControllerConfig()
+    monitor: CollisionMonitorConfig = CollisionMonitorConfig()
+    planner: LocalPlannerConfig = LocalPlannerConfig()
+    footprint: tuple = ((-0.35, -0.275), (0.35, -0.275), (0.35, 0.275), (-0.35, 0.275))
+    goal_tolerance: float = 0.25        # m from the goal: reached
+    check_horizon: float = 4.0          # m of path ahead checked against the costmap
+    detour_rejoin: float = 3.0          # m past the blockage where a detour rejoins
+    replan_period: float = 1.0          # s between re-plans while on a detour
+    switch_ratio: float = 0.85          # a new detour must cost less than this x the current
+    detour_speed: float = 0.8           # m/s at most on a detour (close to obstacles)
+    moving_speed: float = 0.3           # m/s, tracked objects faster than this: yielded to
+    costmap_timeout: float = 1.0        # s, an older costmap stops the robot
+    scan_timeout: float = 0.5           # s, an older scan stops the robot
+    pose_jump: float = 0.5              # m between cycles: stop and re-plan
+    progress_distance: float = 0.3      # m of travel expected ...
+    progress_timeout: float = 8.0       # s ... within this time
+    max_yield_time: float = 30.0        # s waiting for people before recovering
+    max_recoveries: int = 6
+    backup_distance: float = 0.3        # m
+    backup_speed: float = 0.15          # m/s
+    rotate_angle: float = 1.5708        # rad
+    rotate_speed: float = 0.8           # rad/s
+
+
+@dataclass
+class NavOutput:
+    v: float
+    w: float
+    state: str                          # IDLE, ACTIVE, SUCCEEDED, FAILED
+    reason: str                         # what limits or explains the command
+    path: np.ndarray | None = None      # the followed path when it changed this cycle
+    events: list[str] = field(default_factory=list)
+    cross_track_error: float = 0.0
+    on_detour: bool = False
+
+
+Reroute = Callable[[np.ndarray, list[int]], 'tuple[np.ndarray, np.ndarray, list[int]] | None']
+
+
+class Navigator:
+    def __init__(self, cfg: NavigatorConfig | None = None):
+        self.cfg = cfg = cfg or NavigatorConfig()
+        self.controller = PathController(cfg.controller)
+        self.monitor = CollisionMonitor(cfg.monitor, np.asarray(cfg.footprint, dtype=float))
+        self.planner = GridPlanner(cfg.planner)
+        fp = np.asarray(cfg.footprint, dtype=float)
+        self._fp_lo, self._fp_hi = fp.min(axis=0), fp.max(axis=0)
+        self.state, self.reason = IDLE, 'no goal'
+        self._reroute: Reroute | None = None
+        self._global = None
+
+    # ------------------------------------------------------------------ goals
+    def set_goal(self, points, speed_limits=None, edge_ids=None,
+                 reroute: Reroute | None = None, t: float = 0.0):
+        """A new global path (start ... goal); `edge_ids` per segment and `reroute` when
+        it is a route on the graph. Raises ValueError for an unusable path."""
+        pts = np.asarray(points, dtype=float).reshape(-1, 2)
+        if len(pts) < 2 or not np.all(np.isfinite(pts)):
+            raise ValueError('a goal path needs at least 2 finite points')
+        speeds = (np.full(len(pts) - 1, self.cfg.controller.max_speed) if speed_limits is None
+                  else np.asarray(speed_limits, dtype=float))
+        edges = list(edge_ids) if edge_ids is not None else [-1] * (len(pts) - 1)
+        self._global = (pts, speeds, edges)
+        self._reroute = reroute
+        self.goal = pts[-1].copy()
+        self.state, self.reason = ACTIVE, 'new goal'
+        self._path = None                # (points, speeds, edges) followed
+        self._detour = False
+        self._last_plan_t = -math.inf
+        self._last_pose = None
+        self._anchor = None              # (t, xy) of the last progress
+        self._yield_since = None
+        self._recoveries = 0
+        self._recovery = None            # (kind, started t, start xy, start yaw)
+        self._plan_note = None           # why the followed path falls short of the goal
+        self._start_t = t
+        self._pending_events: list[str] = ['goal accepted']
+        self.controller.reset_motion()
+
+    def cancel(self, reason: str = 'cancelled'):
+        self.state, self.reason = IDLE, reason
+        self._global = None
+
+    # ------------------------------------------------------------------ cycle
+    def step(self, t: float, pose, velocity=(0.0, 0.0), costmap=None, costmap_stamp=None,
+             obstacles: Obstacles | None = None, scan_points: np.ndarray | None = None,
+             scan_stamp: float | None = None, dt: float = 0.05) -> NavOutput:
+        """costmap: (costs int8 (h, w), origin xy, resolution) in the pose's frame;
+        scan_points: (n, 2) in base_link."""
+        out = self._step(t, pose, velocity, costmap, costmap_stamp, obstacles, scan_points,
+                         scan_stamp, dt)
+        self.reason = out.reason
+        return out
+
+    def _step(self, t, pose, velocity, costmap, costmap_stamp, obstacles, scan_points,
+              scan_stamp, dt) -> NavOutput:
+        cfg = self.cfg
+        events, self._pending_events = getattr(self, '_pending_events', []), []
+        if self.state != ACTIVE:
+            return NavOutput(0.0, 0.0, self.state, self.reason, events=events)
+        pose = np.asarray(pose, dtype=float)
+        xy = pose[:2]
+        obstacles = obstacles if obstacles is not None else Obstacles()
+        # ---- safety inputs
+        why = None
+        if costmap is None or costmap_stamp is None:
+            why = 'waiting for the costmap'
+        elif t - costmap_stamp > cfg.costmap_timeout:
+            why = f'costmap stale ({t - costmap_stamp:.1f} s)'
+        elif scan_points is None or scan_stamp is None:
+            why = 'waiting for a scan'
+        elif t - scan_stamp > cfg.scan_timeout:
+            why = f'scan stale ({t - scan_stamp:.1f} s)'
+        elif not np.all(np.isfinite(pose)):
+            why = 'pose is not finite'
+        jumped = self._last_pose is not None and \
+            math.hypot(*(xy - self._last_pose)) > cfg.pose_jump
+        self._last_pose = xy.copy()
+        if jumped:
+            why = 'pose jumped: re-planning'
+            self._path = None
+            self._anchor = None
+        if why is not None:
+            return self._stop(why, events)
+        # ---- goal reached?
+        if math.hypot(*(self.goal - xy)) <= cfg.goal_tolerance:
+            self.state, self.reason = SUCCEEDED, 'goal reached'
+            self.controller.reset_motion()
+            return NavOutput(0.0, 0.0, SUCCEEDED, 'goal reached', events=events + ['goal reached'])
+        if self._anchor is None:
+            self._anchor = (t, xy.copy())
+        # ---- recovery in progress
+        if self._recovery is not None:
+            out = self._recover(t, pose, scan_points, events, costmap)
+            if out is not None:
+                return out
+        # ---- path: plan / check / re-plan
+        path_changed = None
+        moving = np.hypot(*obstacles.velocity.T) > cfg.moving_speed if len(obstacles.xy) \
+            else np.zeros(0, dtype=bool)
+        people = obstacles.xy[moving]
+        if self._path is None:
+            path_changed = self._replan(t, xy, costmap, people, events)
+        elif self._blocked_ahead(xy, costmap, people) is not None:
+            path_changed = self._replan(t, xy, costmap, people, events)
+        elif self._detour and t - self._last_plan_t >= cfg.replan_period:
+            # a free detour is only replaced by a clearly better one (no flapping between
+            # two equally good ways round)
+            path_changed = self._replan(t, xy, costmap, people, events, keep_if_better=True)
+        if self._path is None:
+            return self._progress_or_recover(t, xy, self._stop_cmd(self.reason), events)
+        # ---- control
+        near = self._nearest_distance(scan_points)
+        # the controller yields to what moves; what stands is in the costmap
+        walking = Obstacles(obstacles.xy[moving], obstacles.velocity[moving],
+                            obstacles.radius[moving])
+        cmd = self.controller.compute(pose, dt, walking, near)
+        if cmd.goal_reached:
+            # the followed path ends short of the goal (nearest reachable point)
+            out = NavOutput(0.0, 0.0, ACTIVE, self._plan_note or
+                            'at the end of the reachable path', events=events)
+            return self._progress_or_recover(t, xy, out, events)
+        mon = self.monitor.check(cmd.v, cmd.w, scan_points)
+        if cmd.regulated_by == 'rotating to the path' and abs(mon.w) < 0.5 * abs(cmd.w):
+            # the turn in place would hit something: take the arc towards the path instead
+            saved = (self.controller._v, self.controller._w, self.controller._a)
+            arc = self.controller.compute(pose, dt, walking, near, allow_rotate=False)
+            arc_mon = self.monitor.check(arc.v, arc.w, scan_points)
+            if abs(arc_mon.v) > 1e-3:
+                cmd, mon = arc, arc_mon
+                cmd.regulated_by = 'turning on an arc (no room to turn in place)'
+            else:
+                self.controller._v, self.controller._w, self.controller._a = saved
+        v, w = mon.v, mon.w
+        reason = cmd.regulated_by if mon.state == 'clear' else mon.reason
+        if self._plan_note:
+            reason = f'{self._plan_note} ({reason})'
+        if mon.state == STOP or (v != cmd.v):
+            self.controller.reset_motion(v, w)
+        out = NavOutput(v, w, ACTIVE, reason, path=path_changed, events=events,
+                        cross_track_error=cmd.cross_track_error, on_detour=self._detour)
+        waiting_for_people = cmd.regulated_by in ('yielding to a person', 'pedestrian ahead')
+        return self._progress_or_recover(t, xy, out, events, waiting_for_people)
+
+    # ------------------------------------------------------------------ planning
+    def _replan(self, t, xy, costmap, people, events, keep_if_better=False) -> np.ndarray | None:
+        """(Re-)build the followed path from the robot: the global path if its stretch
+        ahead is free, else a detour. Returns the new path (None if none or unchanged).
+        keep_if_better: the current (free) detour stays unless the new one costs less
+        than `switch_ratio` of what the current one costs to the same end."""
+        cfg = self.cfg
+        self._last_plan_t = t
+        g_pts, g_speed, g_edges = self._global
+        s_robot, k_robot, foot = _project(g_pts, xy)
+        rest_pts = np.vstack([foot, g_pts[k_robot + 1:]])
+        rest_speed, rest_edges = g_speed[k_robot:], g_edges[k_robot:]
+        blocked_at = self._first_blocked(rest_pts, xy, costmap, people)
+        if blocked_at is None and math.hypot(*(foot - xy)) < 0.5:
+            if self._detour:
+                events.append('back on the route')
+            self._set_path(rest_pts, rest_speed, rest_edges, detour=False)
+            return self._path[0]
+        # a detour: from the robot to a point past the blockage (or the goal)
+        s_target = (blocked_at if blocked_at is not None else 0.0) + cfg.detour_rejoin
+        cum = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(rest_pts, axis=0).T))])
+        s_target = min(s_target, cum[-1])
+        # rejoin where the global path is free again
+        costs, origin, res = costmap
+        for _ in range(10):
+            p = _point_at(rest_pts, cum, s_target)
+            if _cost_at(costs, origin, res, p[None])[0] < cfg.planner.blocked_cost or \
+                    s_target >= cum[-1]:
+                break
+            s_target = min(s_target + 0.5, cum[-1])
+        target = _point_at(rest_pts, cum, s_target)
+        try:
+            plan = self.planner.plan(costs, origin, res, xy, target)
+        except ValueError as e:
+            self._path, self.reason = None, f'cannot plan: {e}'
+            return None
+        inside = _inside(costs, origin, res, target)
+        if len(plan.points) < 2 or (inside and not plan.reached_goal):
+            # the way past the blockage is shut: another route, if there is a graph
+            edge = self._edge_at(rest_edges, cum, blocked_at)
+            if self._reroute is not None and edge is not None and edge >= 0:
+                new = self._reroute(xy.copy(), [edge])
+                if new is not None:
+                    events.append(f'edge {edge} blocked: re-routed')
+                    pts, speeds, edges = new
+                    self._global = (np.asarray(pts, float), np.asarray(speeds, float), list(edges))
+                    return self._replan(t, xy, costmap, people, events)
+                events.append(f'edge {edge} blocked: no other route')
+            if len(plan.points) < 2:
+                self._path, self.reason = None, 'no free way from here'
+                return None
+            why = 'way blocked: moving as close as possible'
+        else:
+            why = None
+        if keep_if_better and self._path is not None and len(plan.points) >= 2:
+            old_pts = self._path[0]
+            _, k0, foot0 = _project(old_pts, xy)
+            _, k1, foot1 = _project(old_pts, plan.points[-1])
+            if k1 >= k0:
+                old_way = np.vstack([xy, foot0, old_pts[k0 + 1:k1 + 1], foot1])
+                if plan.cost >= cfg.switch_ratio * self._cost_along(old_way, costmap):
+                    return None
+        # join: detour, then the global path from the target on (when the target lies
+        # outside the costmap, through it: the window moves with the robot)
+        j = int(np.searchsorted(cum, s_target, side='right'))
+        if plan.reached_goal:
+            tail = rest_pts[j:]
+        elif not inside:
+            tail = np.vstack([target, rest_pts[j:]])
+        else:
+            tail = np.zeros((0, 2))
+        pts = np.vstack([plan.points, tail])
+        k_t = min(max(j - 1, 0), len(rest_speed) - 1)
+        detour_speed = min(cfg.detour_speed, float(rest_speed[:k_t + 1].min()))
+        speeds = np.concatenate([np.full(len(plan.points) - 1 + (len(tail) > 0), detour_speed),
+                                 rest_speed[j:j + max(len(tail) - 1, 0)]])
+        speeds = np.concatenate([speeds, np.full(len(pts) - 1 - len(speeds), detour_speed)])
+        edges = [-1] * (len(pts) - 1)
+        was_detour = self._detour and self._path is not None
+        self._set_path(pts, speeds, edges, detour=True)
+        self._plan_note = why
+        if not was_detour:
+            events.append('detour planned')
+        return self._path[0]
+
+    def _set_path(self, pts, speeds, edges, detour: bool):
+        pts = np.asarray(pts, dtype=float)
+        keep = np.concatenate([[True], np.hypot(*np.diff(pts, axis=0).T) > 1e-6])
+        pts, speeds = pts[keep], np.asarray(speeds, dtype=float)[keep[1:]]
+        if len(pts) < 2:
+            self._path = None
+            return
+        v, w = self.controller._v, self.controller._w
+        rotating = self.controller._rotating
+        self._plan_note = None
+        self.controller.set_path(pts, speeds)
+        self.controller.reset_motion(v, w)
+        self.controller._rotating = rotating and v == 0.0
+        self._path = (pts, speeds, list(edges))
+        self._detour = detour
+
+    def _cost_along(self, pts, costmap) -> float:
+        """The local planner's cost (m, weighted by cell cost) of a polyline."""
+        costs, origin, res = costmap
+        cum = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(pts, axis=0).T))])
+        if cum[-1] <= 0:
+            return 0.0
+        s = np.arange(0.0, cum[-1], res / 2)
+        c = _cost_at(costs, origin, res, _points_at(pts, cum, s)).astype(float)
+        if np.any(c >= self.cfg.planner.blocked_cost):
+            return math.inf
+        return float(np.sum((res / 2) * (1.0 + self.cfg.planner.cost_weight / 100.0 * c)))
+
+    def _first_blocked(self, pts, xy, costmap, people) -> float | None:
+        """Arc length (from the path's start) of the first blocked sample within
+        check_horizon, samples within 0.3 m of the robot and near moving people aside."""
+        cfg = self.cfg
+        costs, origin, res = costmap
+        cum = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(pts, axis=0).T))])
+        s = np.arange(0.0, min(cfg.check_horizon, cum[-1]) + 1e-9, res)
+        p = _points_at(pts, cum, s)
+        c = _cost_at(costs, origin, res, p)
+        bad = c >= cfg.planner.blocked_cost
+        bad &= np.hypot(*(p - xy).T) > 0.3
+        if len(people):
+            d = np.min(np.hypot(*(p[:, None, :] - people[None, :, :]).transpose(2, 0, 1)), axis=1)
+            bad &= d > 0.8
+        i = np.flatnonzero(bad)
+        return float(s[i[0]]) if len(i) else None
+
+    def _blocked_ahead(self, xy, costmap, people) -> float | None:
+        pts = self._path[0]
+        s_robot, k, foot = _project(pts, xy)
+        return self._first_blocked(np.vstack([foot, pts[k + 1:]]), xy, costmap, people)
+
+    @staticmethod
+    def _edge_at(edges, cum, s) -> int | None:
+        if s is None or not len(edges):
+            return None
+        k = min(int(np.searchsorted(cum, s, side='right')) - 1, len(edges) - 1)
+        return int(edges[max(k, 0)])
+
+    # ------------------------------------------------------------------ progress, recovery
+    def _progress_or_recover(self, t, xy, out: NavOutput, events, waiting=False) -> NavOutput:
+        cfg = self.cfg
+        t0, p0 = self._anchor
+        if math.hypot(*(xy - p0)) >= cfg.progress_distance:
+            self._anchor = (t, xy.copy())
+            self._yield_since = None
+            return out
+        limit = cfg.progress_timeout
+        if waiting:
+            self._yield_since = self._yield_since if self._yield_since is not None else t
+            limit = max(limit, cfg.max_yield_time)
+        if t - t0 < limit:
+            return out
+        # no progress: next recovery
+        if self._recoveries >= cfg.max_recoveries:
+            self.state = FAILED
+            self.reason = (f'no progress for {t - t0:.0f} s after {self._recoveries} '
+                           f'recoveries ({out.reason})')
+            self.controller.reset_motion()
+            return NavOutput(0.0, 0.0, FAILED, self.reason, events=events + ['failed'])
+        kind = ('re-plan', 'back up', 'rotate')[self._recoveries % 3]
+        self._recoveries += 1
+        self._anchor = (t, xy.copy())
+        events.append(f'recovery {self._recoveries}: {kind} ({out.reason})')
+        if kind == 're-plan':
+            self._path = None
+            return NavOutput(0.0, 0.0, ACTIVE, f'recovery: {kind}', events=events)
+        self._recovery = (kind, t, xy.copy(), None)
+        return NavOutput(0.0, 0.0, ACTIVE, f'recovery: {kind}', events=events)
+
+    def _recover(self, t, pose, scan_points, events, costmap) -> NavOutput | None:
+        cfg = self.cfg
+        kind, t0, p0, yaw0 = self._recovery
+        if kind == 'back up':
+            done = math.hypot(*(pose[:2] - p0)) >= cfg.backup_distance or \
+                t - t0 > 3.0 * cfg.backup_distance / cfg.backup_speed or \
+                not self._rear_free(pose, costmap)
+            v, w = -cfg.backup_speed, 0.0
+        else:
+            yaw0 = pose[2] if yaw0 is None else yaw0
+            self._recovery = (kind, t0, p0, yaw0)
+            turned = abs(math.remainder(pose[2] - yaw0, 2 * math.pi))
+            done = turned >= cfg.rotate_angle or t - t0 > 2.0 * cfg.rotate_angle / cfg.rotate_speed
+            v, w = 0.0, cfg.rotate_speed
+        if not done:
+            mon = self.monitor.check(v, w, scan_points)
+            if mon.state == STOP or (v != 0.0 and mon.v == 0.0):
+                done = True           # nowhere to go that way
+            else:
+                return NavOutput(mon.v, mon.w, ACTIVE, f'recovery: {kind}', events=events)
+        self._recovery = None
+        self._path = None
+        self._anchor = (t, pose[:2].copy())
+        self.controller.reset_motion()
+        return None
+
+    def _rear_free(self, pose, costmap) -> bool:
+        """The strip behind the footprint that backing up would cover is free in the
+        costmap (a lidar without a rear view cannot vouch for it; the costmap remembers
+        what was seen there)."""
+        cfg = self.cfg
+        costs, origin, res = costmap
+        lo, hi = self._fp_lo, self._fp_hi
+        xs = np.arange(lo[0] - cfg.backup_distance - 0.1, lo[0] + 1e-9, res)
+        ys = np.arange(lo[1], hi[1] + 1e-9, res)
+        g = np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
+        c, s = math.cos(pose[2]), math.sin(pose[2])
+        world = pose[:2] + g @ np.array([[c, s], [-s, c]])
+        return bool(np.all(_cost_at(costs, origin, res, world) < 100))
+
+    # ------------------------------------------------------------------ helpers
+    def _stop(self, why: str, events) -> NavOutput:
+        self.reason = why
+        self.controller.reset_motion()
+        return NavOutput(0.0, 0.0, ACTIVE, why, events=events)
+
+    def _stop_cmd(self, why: str) -> NavOutput:
+        self.controller.reset_motion()
+        return NavOutput(0.0, 0.0, ACTIVE, why)
+
+    def _nearest_distance(self, pts: np.ndarray) -> float:
+        """Distance (m) from the footprint's bounding box to the nearest scan point."""
+        if pts is None or not len(pts):
+            return math.inf
+        d = np.maximum(np.maximum(self._fp_lo - pts, pts - self._fp_hi), 0.0)
+        return float(np.hypot(*d.T).min())
+
+    @property
+    def path(self) -> np.ndarray | None:
+        return None if self._global is None or self._path is None else self._path[0]
+
+
+def _project(pts: np.ndarray, xy: np.ndarray) -> tuple[float, int, np.ndarray]:
+    """(arc length, segment index, foot point) of the nearest point on a polyline."""
+    a, b = pts[:-1], pts[1:]
+    d = b - a
+    L2 = np.maximum(np.einsum('ij,ij->i', d, d), 1e-12)
+    f = np.clip(np.einsum('ij,ij->i', xy - a, d) / L2, 0.0, 1.0)
+    q = a + f[:, None] * d
+    k = int(np.argmin(np.hypot(*(q - xy).T)))
+    cum = np.concatenate([[0.0], np.cumsum(np.sqrt(L2))])
+    return float(cum[k] + f[k] * math.sqrt(L2[k])), k, q[k]
+
+
+def _points_at(pts, cum, s):
+    i = np.clip(np.searchsorted(cum, s, side='right') - 1, 0, len(pts) - 2)
+    f = np.clip((s - cum[i]) / np.maximum(cum[i + 1] - cum[i], 1e-12), 0.0, 1.0)
+    return pts[i] + f[..., None] * (pts[i + 1] - pts[i])
+
+
+def _point_at(pts, cum, s):
+    return _points_at(pts, cum, np.array([s]))[0]
+
+
+def _cost_at(costs, origin, res, p) -> np.ndarray:
+    """Costs at points; outside the window: 0 (unknown, optimistic)."""
+    h, w = costs.shape
+    col, row = np.floor((np.asarray(p) - origin) / res).astype(int).T
+    inside = (row >= 0) & (row < h) & (col >= 0) & (col < w)
+    out = np.zeros(len(row), dtype=np.int16)
+    out[inside] = costs[row[inside], col[inside]]
+    return out
+
+
+def _inside(costs, origin, res, p) -> bool:
+    h, w = costs.shape
+    col, row = np.floor((np.asarray(p) - origin) / res).astype(int)
+    return 0 <= row < h and 0 <= col < w

@@ -1,0 +1,146 @@
+"""The navigator (path_following's decision loop) on a kinematic robot, no ROS: goals,
+detours, re-routing, safe stops on stale inputs, recovery and failure with a reason."""
+import math
+
+import numpy as np
+
+from delivery_robot_nav.perception.costmap import CostmapConfig, RollingCostmap
+from delivery_robot_nav.planning.controller import Obstacles
+from delivery_robot_nav.planning.navigator import (ACTIVE, FAILED, SUCCEEDED, Navigator,
+                                                   NavigatorConfig)
+
+RES = 0.05
+
+
+def box_points(x0, y0, x1, y1):
+    g = np.stack(np.meshgrid(np.arange(x0, x1, RES / 2), np.arange(y0, y1, RES / 2)), -1)
+    return g.reshape(-1, 2)
+
+
+class World:
+    """Static obstacle points, a costmap around the robot, scans as the points in reach."""
+
+    def __init__(self, obstacles=np.zeros((0, 2))):
+        self.obstacles = np.asarray(obstacles, dtype=float).reshape(-1, 2)
+        self.pose = np.array([0.0, 0.0, 0.0])
+        self.v = self.w = 0.0
+        self.t = 0.0
+        self.min_clearance = math.inf
+
+    def costmap(self):
+        cm = RollingCostmap(CostmapConfig(size=12.0, resolution=RES, inscribed_radius=0.275))
+        cm.recenter(*self.pose[:2])
+        near = self.obstacles[np.all(np.abs(self.obstacles - self.pose[:2]) < 6.0, axis=1)]
+        if len(near):
+            cm.mark('lidar', near, self.t)
+        return cm.costs(self.t), cm.origin.copy(), RES
+
+    def scan(self):
+        d = self.obstacles - self.pose[:2]
+        c, s = math.cos(self.pose[2]), math.sin(self.pose[2])
+        local = np.column_stack([c * d[:, 0] + s * d[:, 1], -s * d[:, 0] + c * d[:, 1]])
+        return local[np.hypot(*local.T) < 8.0]
+
+    def clearance(self):
+        pts = self.scan()
+        if not len(pts):
+            return math.inf
+        dx = np.maximum(np.abs(pts[:, 0]) - 0.35, 0.0)
+        dy = np.maximum(np.abs(pts[:, 1]) - 0.275, 0.0)
+        return float(np.hypot(dx, dy).min())
+
+    def run(self, nav, seconds, dt=0.05, costmap_age=0.0, scan_age=0.0):
+        outs = []
+        cm, cm_t = self.costmap(), self.t
+        for i in range(int(seconds / dt)):
+            if i % 2 == 0:
+                cm, cm_t = self.costmap(), self.t
+            out = nav.step(self.t, self.pose.copy(), (self.v, self.w), cm, cm_t - costmap_age,
+                           Obstacles(), self.scan(), self.t - scan_age, dt)
+            outs.append(out)
+            self.v, self.w = out.v, out.w
+            th = self.pose[2]
+            self.pose += [out.v * math.cos(th) * dt, out.v * math.sin(th) * dt, out.w * dt]
+            self.t += dt
+            self.min_clearance = min(self.min_clearance, self.clearance())
+            if out.state != ACTIVE:
+                break
+        return outs
+
+
+def test_free_goal_is_reached_on_the_global_path():
+    world, nav = World(), Navigator()
+    nav.set_goal([[0, 0], [6, 0]])
+    outs = world.run(nav, 20.0)
+    assert outs[-1].state == SUCCEEDED and outs[-1].reason == 'goal reached'
+    assert np.hypot(*(world.pose[:2] - [6, 0])) <= nav.cfg.goal_tolerance
+    assert not any(o.on_detour for o in outs)
+    assert max(abs(o.cross_track_error) for o in outs) < 0.05
+
+
+def test_blockage_on_the_path_is_passed_on_a_detour_without_touching_it():
+    world = World(box_points(3.0, -0.6, 3.6, 0.6))
+    nav = Navigator()
+    nav.set_goal([[0, 0], [8, 0]])
+    outs = world.run(nav, 40.0)
+    assert outs[-1].state == SUCCEEDED
+    assert any(o.on_detour for o in outs)
+    assert any('detour planned' in o.events for o in outs)
+    assert world.min_clearance > 0.1
+
+
+def test_a_shut_way_is_re_routed_through_the_callback():
+    # a wall across the whole window on the first route: only the other route is open
+    world = World(box_points(3.0, -9.0, 3.3, 9.0))
+    calls = []
+
+    def reroute(xy, blocked):
+        calls.append((xy.copy(), list(blocked)))
+        return np.array([xy, [-1.0, 0.0]]), np.array([1.0]), [7]
+
+    nav = Navigator()
+    nav.set_goal([[0, 0], [2, 0], [8, 0]], [1.0, 1.0], [3, 4], reroute)
+    outs = world.run(nav, 3.0)
+    assert calls and calls[0][1] in ([3], [4])
+    assert any('re-routed' in e for o in outs for e in o.events)
+    assert np.allclose(nav._global[0][-1], [-1.0, 0.0])
+
+
+def test_stale_costmap_or_scan_stops_the_robot_and_says_why():
+    nav = Navigator()
+    nav.set_goal([[0, 0], [6, 0]])
+    out = World().run(nav, 0.5, costmap_age=2.0)[-1]
+    assert (out.v, out.w) == (0.0, 0.0) and out.reason.startswith('costmap stale')
+    nav = Navigator()
+    nav.set_goal([[0, 0], [6, 0]])
+    out = World().run(nav, 0.5, scan_age=1.0)[-1]
+    assert (out.v, out.w) == (0.0, 0.0) and out.reason.startswith('scan stale')
+    nav = Navigator()
+    nav.set_goal([[0, 0], [6, 0]])
+    out = nav.step(0.0, (0.0, 0.0, 0.0))
+    assert (out.v, out.w) == (0.0, 0.0) and out.reason == 'waiting for the costmap'
+
+
+def test_pose_jump_stops_and_re_plans():
+    world, nav = World(), Navigator()
+    nav.set_goal([[0, 0], [10, 0]])
+    world.run(nav, 3.0)
+    world.pose[1] += 1.0                       # odometry jumped sideways
+    out = world.run(nav, 0.05)[-1]
+    assert out.reason == 'pose jumped: re-planning' and (out.v, out.w) == (0.0, 0.0)
+    outs = world.run(nav, 20.0)
+    assert outs[-1].state == SUCCEEDED
+
+
+def test_boxed_in_robot_recovers_then_fails_with_a_reason():
+    ring = np.array([[1.0 * math.cos(a), 1.0 * math.sin(a)]
+                     for a in np.linspace(0, 2 * math.pi, 400)])
+    world = World(ring)
+    nav = Navigator(NavigatorConfig(progress_timeout=2.0, max_recoveries=3))
+    nav.set_goal([[0, 0], [6, 0]])
+    outs = world.run(nav, 120.0)
+    assert outs[-1].state == FAILED
+    assert 'no progress' in outs[-1].reason and '3 recoveries' in outs[-1].reason
+    kinds = [e for o in outs for e in o.events if e.startswith('recovery')]
+    assert len(kinds) == 3
+    assert world.min_clearance > 0.0
