@@ -188,21 +188,23 @@ def test_goal_pose_gives_a_plan_and_cmd_vel_and_the_robot_arrives(harness):
 
 def test_wall_across_the_way_stops_the_robot_before_contact(harness):
     node, proc = harness
-    # a wall 3 m ahead, wider than the walkway's free space on either side
-    wall = Shape('test_wall', 'box', (8.0, 0.3, 1.0),
+    # a wall 3.5 m ahead, wider than the costmap window: no detour gets round it
+    wall = Shape('test_wall', 'box', (14.0, 0.3, 1.0),
                  pose_matrix([DEPOT[0], DEPOT[1] + 3.5, 0.5], [0, 0, 0]))
     node.reset([wall])
     node.run_for(1.0)
     node.goal_pose(DEPOT[0], DEPOT[1] + 7.0)
-    node.run_for(12.0)
+    closest = math.inf
+    end = time.time() + 12.0
+    while time.time() < end:
+        node.run_for(0.2)
+        closest = min(closest, node.min_clearance)
+        assert not node.sim._contacts, 'the robot touched the wall'
     s = node.sim.state
-    assert not node.sim._contacts, 'the robot touched the wall'
     assert node.min_clearance > 0.03, node.min_clearance
-    assert s.y < DEPOT[1] + 3.5 - 0.15 - 0.35         # it stayed on its side
-    assert abs(s.v) < 0.05                            # and it stands still
-    reasons = {st.reason for st in node.status}
-    assert any('block' in r or 'no free way' in r or 'recovery' in r or 'footprint' in r
-               or 'closest' in r for r in reasons), reasons
+    assert s.y < DEPOT[1] + 3.5 - 0.15 - 0.35          # it stayed on its side
+    assert closest < 1.5                              # after driving up to the wall
+    assert max(c.linear.x for c in node.cmds) > 0.3
     assert proc.poll() is None
 
 

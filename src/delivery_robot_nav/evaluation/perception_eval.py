@@ -46,7 +46,7 @@ from delivery_robot_nav.sim.sensors import (DepthReading, GnssReading, ImuReadin
 def crowd_actors(route: np.ndarray, n: int, rng: np.random.Generator,
                  lanes: tuple = (0.7, 1.5), turn_time: float = 1.0,
                  others: list[Actor] = (), horizon: float = 600.0,
-                 min_separation: float = 0.7) -> list[Actor]:
+                 min_separation: float = 0.7, cross_lanes: bool = True) -> list[Actor]:
     """n pedestrians walking to and fro along stretches of the route polyline.
 
     Everyone keeps to the right: a lane `lanes` m to the right of the walking direction,
@@ -57,7 +57,8 @@ def crowd_actors(route: np.ndarray, n: int, rng: np.random.Generator,
     and speed up again. Waypoints are linear in time, as the simulator interpolates them.
     People do not walk through each other: a candidate that would come closer than
     `min_separation` (centre to centre; they are 0.6 m wide) to anyone already placed (or
-    to `others`) within `horizon` s is drawn again."""
+    to `others`) within `horizon` s is drawn again. cross_lanes false: they turn round in
+    their lane and walk back in it (nobody crosses the walkway's centre line)."""
     seg = np.diff(route, axis=0)
     lengths = np.hypot(seg[:, 0], seg[:, 1])
     times_grid = np.arange(0.0, horizon, 0.05)
@@ -93,8 +94,11 @@ def crowd_actors(route: np.ndarray, n: int, rng: np.random.Generator,
                 t += dt
                 times.append(t)
                 points.append(pos.copy())
-            pos = pos - 2.0 * lane * normal              # cross to the other lane, slowly
-            t += abs(2.0 * lane) / 0.5
+            if cross_lanes:
+                pos = pos - 2.0 * lane * normal          # cross to the other lane, slowly
+                t += abs(2.0 * lane) / 0.5
+            else:
+                t += turn_time                           # turn round where they stand
             times.append(t)
             points.append(pos.copy())
         times, points = np.array(times), np.array(points)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from pathlib import Path as FilePath
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -42,18 +43,27 @@ _STATES = {IDLE: NavigationStatus.STATE_IDLE, ACTIVE: NavigationStatus.STATE_ACT
            SUCCEEDED: NavigationStatus.STATE_SUCCEEDED, FAILED: NavigationStatus.STATE_FAILED}
 
 
+def _share_relative(value: str):
+    """A file parameter: absolute, relative to the working directory if it exists there,
+    else relative to the package share (so params files can name package files)."""
+    if not value:
+        return None
+    p = FilePath(value)
+    return p if p.is_absolute() or p.exists() else share_path(*p.parts)
+
+
 class PathFollowingNode(Node):
     def __init__(self):
         super().__init__(NODE_NAME)
         self.values = declare_parameters(self, PATH_FOLLOWING_PARAMS,
                                          load_path_following_params())
         v = self.values
-        self.robot = load_robot_model(v['robot_description_file']
+        self.robot = load_robot_model(_share_relative(v['robot_description_file'])
                                       or share_path('urdf', 'delivery_robot.urdf'))
         laser = self.robot.frame('laser_link')
         self.laser = (float(laser[0, 3]), float(laser[1, 3]), math.atan2(laser[1, 0], laser[0, 0]))
         self.frame = v['global_frame_id']
-        self.graph = (RouteGraph.from_file(v['route_graph_file'] or
+        self.graph = (RouteGraph.from_file(_share_relative(v['route_graph_file']) or
                                            share_path('config', 'campus_route_graph.geojson'))
                       if v['use_route_graph'] else None)
         self.nav = Navigator(navigator_config(v, self.robot))
