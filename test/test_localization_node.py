@@ -9,12 +9,13 @@ import pytest
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from nav_msgs.msg import Odometry
-from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Imu, LaserScan, NavSatFix
 from tf2_msgs.msg import TFMessage
+
+from ros_helpers import set_double_parameter
 
 from delivery_robot_nav.common import conversions as conv
 from delivery_robot_nav.sim.core import Simulator
@@ -107,19 +108,7 @@ def test_estimate_tf_and_diagnostics_from_recorded_sensors(player):
 
 def test_out_of_range_parameter_is_rejected_with_a_reason(player):
     node, _ = player
-    request = SetParameters.Request(parameters=[Parameter(
-        name='ekf.gate_probability',
-        value=ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=1.5))])
-    future = node.params.call_async(request)
-    deadline = time.monotonic() + 10.0
-    while not future.done() and time.monotonic() < deadline:
-        rclpy.spin_once(node, timeout_sec=0.05)
-    result = future.result().results[0]
+    result = set_double_parameter(node, node.params, 'ekf.gate_probability', 1.5)
     assert not result.successful
     assert 'gate_probability' in result.reason
-    ok = node.params.call_async(SetParameters.Request(parameters=[Parameter(
-        name='ekf.gate_probability',
-        value=ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=0.99))]))
-    while not ok.done():
-        rclpy.spin_once(node, timeout_sec=0.05)
-    assert ok.result().results[0].successful
+    assert set_double_parameter(node, node.params, 'ekf.gate_probability', 0.99).successful

@@ -12,12 +12,13 @@ import pytest
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from nav_msgs.msg import OccupancyGrid, Odometry
-from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, LaserScan
 from visualization_msgs.msg import MarkerArray
+
+from ros_helpers import set_double_parameter
 
 from delivery_robot_msgs.msg import TrackedObstacle, TrackedObstacleArray
 from delivery_robot_nav.common import conversions as conv
@@ -160,12 +161,5 @@ def test_bad_inputs_are_counted_not_fatal(player):
 
 def test_out_of_range_parameter_is_rejected_with_a_reason(player):
     node, _ = player
-    request = SetParameters.Request(parameters=[Parameter(
-        name='static.tolerance',
-        value=ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=5.0))])
-    future = node.params.call_async(request)
-    deadline = time.monotonic() + 10.0
-    while not future.done() and time.monotonic() < deadline:
-        rclpy.spin_once(node, timeout_sec=0.05)
-    result = future.result().results[0]
+    result = set_double_parameter(node, node.params, 'static.tolerance', 5.0)
     assert not result.successful and 'static.tolerance' in result.reason

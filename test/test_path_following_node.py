@@ -16,12 +16,13 @@ import pytest
 import rclpy
 from geometry_msgs.msg import PoseStamped, Twist
 from nav_msgs.msg import OccupancyGrid, Odometry, Path
-from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import LaserScan
 from std_msgs.msg import Empty, String
+
+from ros_helpers import set_double_parameter
 
 from delivery_robot_msgs.msg import NavigationStatus, TrackedObstacleArray
 from delivery_robot_nav.common import conversions as conv
@@ -229,12 +230,5 @@ def test_goal_in_another_frame_is_refused(harness):
 
 def test_out_of_range_parameter_is_rejected_with_a_reason(harness):
     node, _ = harness
-    request = SetParameters.Request(parameters=[Parameter(
-        name='controller.max_speed',
-        value=ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=50.0))])
-    future = node.params.call_async(request)
-    deadline = time.monotonic() + 10.0
-    while not future.done() and time.monotonic() < deadline:
-        rclpy.spin_once(node, timeout_sec=0.05)
-    result = future.result().results[0]
+    result = set_double_parameter(node, node.params, 'controller.max_speed', 50.0)
     assert not result.successful and 'controller.max_speed' in result.reason
