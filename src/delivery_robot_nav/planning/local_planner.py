@@ -104,9 +104,15 @@ class GridPlanner:
         thresholds = [cfg.blocked_cost]
         if cfg.preferred_cost < cfg.blocked_cost:
             thresholds.insert(0, cfg.preferred_cost)
-        for threshold in thresholds:
+        for i, threshold in enumerate(thresholds):
+            if i < len(thresholds) - 1 and not self._could_reach(
+                    inner_costs, threshold, goal, origin, resolution, start_rc):
+                continue        # no cell cheap enough near the goal: this pass cannot end there
+            # the bounded first search can only succeed with a cheap cell near the goal
+            bounded = self._could_reach(inner_costs, threshold, goal, origin, resolution,
+                                        start_rc, margin=0.5)
             dist, pred, rows, cols, centres, near = self._search(
-                c, start, threshold, goal, origin, resolution, h, w, start_xy)
+                c, start, threshold, goal, origin, resolution, h, w, start_xy, bounded)
             if near <= cfg.goal_tolerance:
                 break
         # the end: the goal if reachable, else the reachable cell nearest it
@@ -132,7 +138,26 @@ class GridPlanner:
         return LocalPlan(pts, bool(gap[k] <= cfg.goal_tolerance),
                          float(dist[rows[k], cols[k]] * resolution), float(gap[k]))
 
-    def _search(self, c, start, threshold, goal, origin, resolution, h, w, start_xy):
+    def _could_reach(self, costs, threshold, goal, origin, resolution, start_rc,
+                     margin: float = 0.0) -> bool:
+        """Whether any cell a search below `threshold` may end in (cost below it, or the
+        start cell) lies within goal_tolerance + margin of the goal clipped into the window."""
+        h, w = costs.shape
+        tol = self.cfg.goal_tolerance + margin
+        lo = origin + 0.5 * resolution
+        clipped = np.clip(goal, lo, lo + (np.array([w, h]) - 1) * resolution)
+        c0, r0 = np.floor((clipped - tol - origin) / resolution).astype(int)
+        c1, r1 = np.floor((clipped + tol - origin) / resolution).astype(int) + 1
+        r0, c0, r1, c1 = max(r0, 0), max(c0, 0), min(r1, h - 1), min(c1, w - 1)
+        rows, cols = np.mgrid[r0:r1 + 1, c0:c1 + 1]
+        centres = origin + (np.stack([cols, rows], axis=-1) + 0.5) * resolution
+        near = np.hypot(*(centres - clipped).transpose(2, 0, 1)) <= tol
+        cheap = costs[r0:r1 + 1, c0:c1 + 1] < threshold
+        cheap |= (rows == start_rc[0]) & (cols == start_rc[1])
+        return bool(np.any(near & cheap))
+
+    def _search(self, c, start, threshold, goal, origin, resolution, h, w, start_xy,
+                bounded: bool = True):
         """Dijkstra from start over cells below `threshold` (escape rule for a start at
         or above it); returns the distance field and what the end selection needs."""
         cfg = self.cfg
@@ -154,7 +179,7 @@ class GridPlanner:
         clipped = np.clip(goal, lo, lo + (np.array([w, h]) - 1) * resolution)
         reach = math.hypot(*(clipped - np.asarray(start_xy, dtype=float))) / resolution
         limit = (1.0 + cfg.cost_weight) * (2.0 * reach + 20.0)
-        for bound in (limit, np.inf):
+        for bound in ((limit, np.inf) if bounded else (np.inf,)):
             dist, pred = dijkstra(graph, indices=start, return_predecessors=True, limit=bound)
             dist = dist.reshape(H, W)[1:-1, 1:-1]
             rows, cols = np.nonzero(dist < _UNREACHABLE)
