@@ -140,8 +140,9 @@ class GridPlanner:
 
     def _could_reach(self, costs, threshold, goal, origin, resolution, start_rc,
                      margin: float = 0.0) -> bool:
-        """Whether any cell a search below `threshold` may end in (cost below it, or the
-        start cell) lies within goal_tolerance + margin of the goal clipped into the window."""
+        """Whether any cell a search below `threshold` may end in (cost below it, those the
+        escape rule opens, or the start cell) lies within goal_tolerance + margin of the
+        goal clipped into the window."""
         h, w = costs.shape
         tol = self.cfg.goal_tolerance + margin
         lo = origin + 0.5 * resolution
@@ -152,7 +153,11 @@ class GridPlanner:
         rows, cols = np.mgrid[r0:r1 + 1, c0:c1 + 1]
         centres = origin + (np.stack([cols, rows], axis=-1) + 0.5) * resolution
         near = np.hypot(*(centres - clipped).transpose(2, 0, 1)) <= tol
-        cheap = costs[r0:r1 + 1, c0:c1 + 1] < threshold
+        box = costs[r0:r1 + 1, c0:c1 + 1]
+        cheap = box < threshold
+        start_cost = costs[start_rc]
+        if start_cost >= threshold:           # the search's escape rule opens these too
+            cheap |= (box <= start_cost) & (box < 100)
         cheap |= (rows == start_rc[0]) & (cols == start_rc[1])
         return bool(np.any(near & cheap))
 
