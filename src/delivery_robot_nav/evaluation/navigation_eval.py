@@ -26,13 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
-from delivery_robot_nav.common.geometry import se2_compose
 from delivery_robot_nav.common.maps import OccupancyMap, load_map
 from delivery_robot_nav.common.params import ParamError, flatten
 from delivery_robot_nav.common.paths import share_path
 from delivery_robot_nav.common.world import load_world
 from delivery_robot_nav.perception.config import detector_config, load_detection_params
+from delivery_robot_nav.evaluation.perception_eval import TruthPoses, crowd_actors
 from delivery_robot_nav.perception.detector import ObstacleDetector
+from delivery_robot_nav.perception.lidar import scan_points
 from delivery_robot_nav.perception.depth import CameraModel
 from delivery_robot_nav.planning.config import load_path_following_params, navigator_config
 from delivery_robot_nav.planning.controller import Obstacles
@@ -71,12 +72,9 @@ class NavigationLoop:
                  control_rate_hz: float = 20.0):
         self.sim, self.det, self.nav = sim, detector, navigator
         self.period = max(1, int(round(sim.cfg.step_rate_hz / control_rate_hz)))
-        laser = sim.robot.frame('laser_link')
-        self.laser_pose = (float(laser[0, 3]), float(laser[1, 3]),
-                           math.atan2(laser[1, 0], laser[0, 0]))
         self.cam_T = (sim.robot.frame('camera_depth_optical_frame')
                       if sim.camera is not None else None)
-        self.poses: dict[int, tuple] = {}
+        self.poses = TruthPoses()
         self.costmap = None
         self.costmap_stamp = None
         self.scan_points = None
@@ -86,20 +84,13 @@ class NavigationLoop:
         self.out = None
         self.compute = {'scan': [], 'nav': []}
 
-    def _pose_at(self, t: float):
-        return self.poses.get(int(round(t * 1000)))
-
     def step(self):
         sim = self.sim
         step = sim.step(self.cmd)
         gt = step.ground_truth
-        key = int(round(gt.time * 1000))
-        self.poses[key] = (gt.x, gt.y, gt.yaw)
-        if len(self.poses) > 400:
-            for k in sorted(self.poses)[:200]:
-                del self.poses[k]
+        self.poses.add(gt.time, (gt.x, gt.y, gt.yaw))
         for r in step.readings:
-            pose = self._pose_at(r.stamp)
+            pose = self.poses.at(r.stamp)
             if pose is None:
                 continue
             if isinstance(r, ScanReading):
@@ -110,11 +101,8 @@ class NavigationLoop:
                 self.costmap = self.det.costmap_grid(r.stamp)
                 self.compute['scan'].append(time.perf_counter() - t0)
                 self.costmap_stamp = r.stamp
-                ok = np.isfinite(r.ranges)
-                a = angles[ok] + self.laser_pose[2]
-                rr = r.ranges[ok]
-                self.scan_points = np.column_stack([self.laser_pose[0] + rr * np.cos(a),
-                                                    self.laser_pose[1] + rr * np.sin(a)])
+                self.scan_points = scan_points(r.ranges, angles, self.det.cfg.laser_pose,
+                                               (0.0, 0.0, 0.0), r.range_min, r.range_max).base
                 self.scan_stamp = r.stamp
                 self.tracks = res.tracks
             elif isinstance(r, DepthReading) and self.cam_T is not None:
@@ -252,7 +240,6 @@ def evaluate_barn(worlds_dir: str, config_file: str | None = None, workers: int 
 # ---------------------------------------------------------------------- campus
 def run_campus_trip(seed: int, pedestrians: int = 10, max_time: float = 400.0,
                     occ: OccupancyMap | None = None) -> dict:
-    from delivery_robot_nav.evaluation.perception_eval import crowd_actors
     rng = np.random.default_rng(seed)
     graph = RouteGraph.from_file(share_path('config', 'campus_route_graph.geojson'))
     names = sorted(graph.stations)

@@ -121,7 +121,7 @@ def _detector_for(sim: Simulator, occ: OccupancyMap | None, **overrides) -> Obst
     return ObstacleDetector(dataclasses.replace(cfg, **det_fields), occ)
 
 
-class _TruthPoses:
+class TruthPoses:
     """Ground-truth poses by step time, for readings stamped at a past step."""
 
     def __init__(self):
@@ -167,7 +167,7 @@ def run_crowd(seed: int = 0, duration: float = 300.0, pedestrians: int = 40,
         loc.initialize(0.0, (s.x, s.y, s.yaw))
     elif pose != 'truth':
         raise ValueError(f'pose must be "truth" or "estimate", got {pose!r}')
-    truth = _TruthPoses()
+    truth = TruthPoses()
     radius_actor = sim.cfg.actors.radius
     m = _TrackingMetrics(radius, min_visible_beams, match_distance)
     ghosts = _GhostMeter(radius_actor, static_map)
@@ -417,7 +417,7 @@ def run_low_obstacles(seed: int = 0, occ: OccupancyMap | None = None, speed: flo
             sim = Simulator(empty, base.robot, base.cfg, seed=seed,
                             start=(float(start[0]), float(start[1]), yaw))
             det = _detector_for(sim, occ)
-            truth = _TruthPoses()
+            truth = TruthPoses()
             for _ in range(int((start_distance + 2.0) / speed * sim.cfg.step_rate_hz)):
                 s = sim.state
                 ahead = poly.distance(Point(s.x + front * math.cos(s.yaw),

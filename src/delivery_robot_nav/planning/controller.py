@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from delivery_robot_nav.common.geometry import wrap_angle
+from delivery_robot_nav.planning.polyline import arc_lengths, points_at
 
 
 @dataclass(frozen=True)
@@ -97,9 +98,10 @@ class PathController:
         pts, speeds = pts[keep], speeds[keep[1:]]
         if len(pts) < 2:
             raise ValueError('the path has no length')
-        self.path, self._seg_speed = pts, np.minimum(speeds, self.cfg.max_speed)
+        self.path, self._limits = pts, speeds
+        self._seg_speed = np.minimum(speeds, self.cfg.max_speed)
         seg = np.hypot(*np.diff(pts, axis=0).T)
-        self._s = np.concatenate([[0.0], np.cumsum(seg)])
+        self._s = arc_lengths(pts)
         # the speed each vertex allows: its segments' limits, regulated by the turn there
         # (radius from the turning angle over the neighbouring segments)
         cfg = self.cfg
@@ -116,6 +118,15 @@ class PathController:
         self._progress = 0
         self._s_last = 0.0
         self._rotating = True
+
+    def reconfigure(self, cfg: ControllerConfig):
+        """New limits and gains while running: the path's precomputed speeds follow, the
+        progress along it and the motion state stay."""
+        state = (self._progress, self._s_last, self._v, self._w, self._a, self._rotating)
+        self.cfg = cfg
+        if self.path is not None:
+            self.set_path(self.path, self._limits)
+        self._progress, self._s_last, self._v, self._w, self._a, self._rotating = state
 
     def reset_motion(self, v: float = 0.0, w: float = 0.0):
         self._v, self._w, self._a = v, w, 0.0
@@ -220,13 +231,10 @@ class PathController:
         return self._s_last, float(cross)
 
     def _point_at(self, s: float) -> np.ndarray:
-        return self._points_at(np.array([s]))[0]
+        return points_at(self.path, self._s, s)
 
     def _points_at(self, s: np.ndarray) -> np.ndarray:
-        """Path points at arc lengths s (any shape + (2,))."""
-        i = np.clip(np.searchsorted(self._s, s, side='right') - 1, 0, len(self.path) - 2)
-        f = np.clip((s - self._s[i]) / np.maximum(self._s[i + 1] - self._s[i], 1e-12), 0.0, 1.0)
-        return self.path[i] + f[..., None] * (self.path[i + 1] - self.path[i])
+        return points_at(self.path, self._s, s)
 
     def _yield_speed(self, p, s_robot: float, v: float, obs: Obstacles) -> float:
         """The fastest of v, 3/4 v, ... 0 at which the robot, moving along the path, keeps

@@ -50,6 +50,23 @@ class LocalPlan:
     reason: str = ''
 
 
+def costs_at(costs: np.ndarray, origin, resolution: float, pts, outside=0) -> np.ndarray:
+    """Cell values at points (n, 2) of a grid whose rows run along y from `origin`;
+    points off the grid get `outside`."""
+    col, row = np.floor((np.asarray(pts, dtype=float).reshape(-1, 2) - origin)
+                        / resolution).astype(int).T
+    h, w = costs.shape
+    inside = (row >= 0) & (row < h) & (col >= 0) & (col < w)
+    out = np.full(len(row), outside, dtype=costs.dtype)
+    out[inside] = costs[row[inside], col[inside]]
+    return out
+
+
+def in_grid(shape, origin, resolution: float, xy) -> bool:
+    col, row = np.floor((np.asarray(xy, dtype=float) - origin) / resolution).astype(int)
+    return bool(0 <= row < shape[0] and 0 <= col < shape[1])
+
+
 class GridPlanner:
     def __init__(self, cfg: LocalPlannerConfig | None = None):
         self.cfg = cfg or LocalPlannerConfig()
@@ -130,7 +147,7 @@ class GridPlanner:
         r, cc = chain // W - 1, chain % W - 1
         pts = origin + (np.stack([cc, r], axis=1) + 0.5) * resolution
         pts[0] = np.asarray(start_xy, dtype=float)
-        if gap[k] <= cfg.goal_tolerance and self._inside(goal, origin, resolution, costs.shape):
+        if gap[k] <= cfg.goal_tolerance and in_grid(costs.shape, origin, resolution, goal):
             gr, gc = self._cell(goal, origin, resolution)
             if inner_costs[gr, gc] < cfg.blocked_cost:
                 pts[-1] = goal
@@ -206,9 +223,6 @@ class GridPlanner:
         r, c = min(max(r, 0), self._shape[0] - 1), min(max(c, 0), self._shape[1] - 1)
         return (r + 1) * W + c + 1
 
-    def _inside(self, xy, origin, resolution, shape) -> bool:
-        r, c = self._cell(xy, origin, resolution)
-        return 0 <= r < shape[0] and 0 <= c < shape[1]
 
     def _shortcut(self, pts: np.ndarray, costs: np.ndarray, origin, resolution) -> np.ndarray:
         """Greedy: from each kept point jump to the farthest later point (within
@@ -218,12 +232,9 @@ class GridPlanner:
         n = len(pts)
         if n <= 2:
             return pts
-        h, w = costs.shape
 
         def cost_at(p):
-            col, row = np.floor((p - origin) / resolution).astype(int).T
-            row, col = np.clip(row, 0, h - 1), np.clip(col, 0, w - 1)
-            return costs[row, col]
+            return costs_at(costs, origin, resolution, p)
 
         chain_cost = cost_at(pts)
         max_jump = max(2, int(cfg.max_shortcut / resolution))

@@ -30,7 +30,9 @@ import numpy as np
 from delivery_robot_nav.planning.collision_monitor import (STOP, CollisionMonitor,
                                                            CollisionMonitorConfig)
 from delivery_robot_nav.planning.controller import ControllerConfig, Obstacles, PathController
-from delivery_robot_nav.planning.local_planner import GridPlanner, LocalPlannerConfig
+from delivery_robot_nav.planning.local_planner import (GridPlanner, LocalPlannerConfig,
+                                                       costs_at, in_grid)
+from delivery_robot_nav.planning.polyline import arc_lengths, points_at, project
 
 IDLE, ACTIVE, SUCCEEDED, FAILED = 'idle', 'active', 'succeeded', 'failed'
 
@@ -71,6 +73,7 @@ class NavOutput:
     events: list[str] = field(default_factory=list)
     cross_track_error: float = 0.0
     on_detour: bool = False
+    remaining: float = math.nan         # m along the followed path to its end
 
 
 Reroute = Callable[[np.ndarray, list[int]], 'tuple[np.ndarray, np.ndarray, list[int]] | None']
@@ -87,6 +90,11 @@ class Navigator:
         self.state, self.reason = IDLE, 'no goal'
         self._reroute: Reroute | None = None
         self._global = None
+        self._path = None
+        self._detour = False
+        self._recoveries = 0
+        self._pending_events: list[str] = []
+        self.remaining = math.nan          # m along the followed path, last cycle
 
     # ------------------------------------------------------------------ goals
     def set_goal(self, points, speed_limits=None, edge_ids=None,
@@ -108,13 +116,21 @@ class Navigator:
         self._last_plan_t = -math.inf
         self._last_pose = None
         self._anchor = None              # (t, xy) of the last progress
-        self._yield_since = None
         self._recoveries = 0
         self._recovery = None            # (kind, started t, start xy, start yaw)
         self._plan_note = None           # why the followed path falls short of the goal
-        self._start_t = t
-        self._pending_events: list[str] = ['goal accepted']
+        self._pending_events = ['goal accepted']
         self.controller.reset_motion()
+
+    def reconfigure(self, cfg: NavigatorConfig):
+        """New parameters while running (the monitor's zones are rebuilt, the controller
+        keeps its progress and motion)."""
+        self.cfg = cfg
+        self.controller.reconfigure(cfg.controller)
+        self.monitor = CollisionMonitor(cfg.monitor, np.asarray(cfg.footprint, dtype=float))
+        self.planner.cfg = cfg.planner
+        fp = np.asarray(cfg.footprint, dtype=float)
+        self._fp_lo, self._fp_hi = fp.min(axis=0), fp.max(axis=0)
 
     def cancel(self, reason: str = 'cancelled'):
         self.state, self.reason = IDLE, reason
@@ -128,13 +144,13 @@ class Navigator:
         scan_points: (n, 2) in base_link."""
         out = self._step(t, pose, velocity, costmap, costmap_stamp, obstacles, scan_points,
                          scan_stamp, dt)
-        self.reason = out.reason
+        self.reason, self.remaining = out.reason, out.remaining
         return out
 
     def _step(self, t, pose, velocity, costmap, costmap_stamp, obstacles, scan_points,
               scan_stamp, dt) -> NavOutput:
         cfg = self.cfg
-        events, self._pending_events = getattr(self, '_pending_events', []), []
+        events, self._pending_events = self._pending_events, []
         if self.state != ACTIVE:
             return NavOutput(0.0, 0.0, self.state, self.reason, events=events)
         pose = np.asarray(pose, dtype=float)
@@ -187,7 +203,7 @@ class Navigator:
             # two equally good ways round)
             path_changed = self._replan(t, xy, costmap, people, events, keep_if_better=True)
         if self._path is None:
-            return self._progress_or_recover(t, xy, self._stop_cmd(self.reason), events)
+            return self._progress_or_recover(t, xy, self._stop(self.reason, []), events)
         # ---- control
         near = self._nearest_distance(scan_points)
         # the controller yields to what moves; what stands is in the costmap
@@ -217,7 +233,8 @@ class Navigator:
         if mon.state == STOP or (v != cmd.v):
             self.controller.reset_motion(v, w)
         out = NavOutput(v, w, ACTIVE, reason, path=path_changed, events=events,
-                        cross_track_error=cmd.cross_track_error, on_detour=self._detour)
+                        cross_track_error=cmd.cross_track_error, on_detour=self._detour,
+                        remaining=cmd.remaining)
         waiting_for_people = cmd.regulated_by in ('yielding to a person', 'pedestrian ahead')
         return self._progress_or_recover(t, xy, out, events, waiting_for_people)
 
@@ -230,7 +247,7 @@ class Navigator:
         cfg = self.cfg
         self._last_plan_t = t
         g_pts, g_speed, g_edges = self._global
-        s_robot, k_robot, foot = _project(g_pts, xy)
+        _, k_robot, foot = project(g_pts, xy)
         rest_pts = np.vstack([foot, g_pts[k_robot + 1:]])
         rest_speed, rest_edges = g_speed[k_robot:], g_edges[k_robot:]
         blocked_at = self._first_blocked(rest_pts, xy, costmap, people)
@@ -241,23 +258,23 @@ class Navigator:
             return self._path[0]
         # a detour: from the robot to a point past the blockage (or the goal)
         s_target = (blocked_at if blocked_at is not None else 0.0) + cfg.detour_rejoin
-        cum = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(rest_pts, axis=0).T))])
+        cum = arc_lengths(rest_pts)
         s_target = min(s_target, cum[-1])
         # rejoin where the global path is free again
         costs, origin, res = costmap
         for _ in range(10):
-            p = _point_at(rest_pts, cum, s_target)
-            if _cost_at(costs, origin, res, p[None])[0] < cfg.planner.blocked_cost or \
+            p = points_at(rest_pts, cum, s_target)
+            if costs_at(costs, origin, res, p)[0] < cfg.planner.blocked_cost or \
                     s_target >= cum[-1]:
                 break
             s_target = min(s_target + 0.5, cum[-1])
-        target = _point_at(rest_pts, cum, s_target)
+        target = points_at(rest_pts, cum, s_target)
         try:
             plan = self.planner.plan(costs, origin, res, xy, target)
         except ValueError as e:
             self._path, self.reason = None, f'cannot plan: {e}'
             return None
-        inside = _inside(costs, origin, res, target)
+        inside = in_grid(costs.shape, origin, res, target)
         if len(plan.points) < 2 or (inside and not plan.reached_goal):
             # the way past the blockage is shut: another route, if there is a graph
             edge = self._edge_at(rest_edges, cum, blocked_at)
@@ -277,8 +294,8 @@ class Navigator:
             why = None
         if keep_if_better and self._path is not None and len(plan.points) >= 2:
             old_pts = self._path[0]
-            _, k0, foot0 = _project(old_pts, xy)
-            _, k1, foot1 = _project(old_pts, plan.points[-1])
+            _, k0, foot0 = project(old_pts, xy)
+            _, k1, foot1 = project(old_pts, plan.points[-1])
             if k1 >= k0:
                 old_way = np.vstack([xy, foot0, old_pts[k0 + 1:k1 + 1], foot1])
                 if plan.cost >= cfg.switch_ratio * self._cost_along(old_way, costmap):
@@ -325,11 +342,11 @@ class Navigator:
     def _cost_along(self, pts, costmap) -> float:
         """The local planner's cost (m, weighted by cell cost) of a polyline."""
         costs, origin, res = costmap
-        cum = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(pts, axis=0).T))])
+        cum = arc_lengths(pts)
         if cum[-1] <= 0:
             return 0.0
         s = np.arange(0.0, cum[-1], res / 2)
-        c = _cost_at(costs, origin, res, _points_at(pts, cum, s)).astype(float)
+        c = costs_at(costs, origin, res, points_at(pts, cum, s)).astype(float)
         if np.any(c >= self.cfg.planner.blocked_cost):
             return math.inf
         return float(np.sum((res / 2) * (1.0 + self.cfg.planner.cost_weight / 100.0 * c)))
@@ -339,10 +356,10 @@ class Navigator:
         check_horizon, samples within 0.3 m of the robot and near moving people aside."""
         cfg = self.cfg
         costs, origin, res = costmap
-        cum = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(pts, axis=0).T))])
+        cum = arc_lengths(pts)
         s = np.arange(0.0, min(cfg.check_horizon, cum[-1]) + 1e-9, res)
-        p = _points_at(pts, cum, s)
-        c = _cost_at(costs, origin, res, p)
+        p = points_at(pts, cum, s)
+        c = costs_at(costs, origin, res, p)
         bad = c >= cfg.planner.blocked_cost
         bad &= np.hypot(*(p - xy).T) > 0.3
         if len(people):
@@ -353,7 +370,7 @@ class Navigator:
 
     def _blocked_ahead(self, xy, costmap, people) -> float | None:
         pts = self._path[0]
-        s_robot, k, foot = _project(pts, xy)
+        _, k, foot = project(pts, xy)
         return self._first_blocked(np.vstack([foot, pts[k + 1:]]), xy, costmap, people)
 
     @staticmethod
@@ -369,11 +386,9 @@ class Navigator:
         t0, p0 = self._anchor
         if math.hypot(*(xy - p0)) >= cfg.progress_distance:
             self._anchor = (t, xy.copy())
-            self._yield_since = None
             return out
         limit = cfg.progress_timeout
         if waiting:
-            self._yield_since = self._yield_since if self._yield_since is not None else t
             limit = max(limit, cfg.max_yield_time)
         if t - t0 < limit:
             return out
@@ -432,17 +447,12 @@ class Navigator:
         g = np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
         c, s = math.cos(pose[2]), math.sin(pose[2])
         world = pose[:2] + g @ np.array([[c, s], [-s, c]])
-        return bool(np.all(_cost_at(costs, origin, res, world) < 100))
+        return bool(np.all(costs_at(costs, origin, res, world) < 100))
 
     # ------------------------------------------------------------------ helpers
     def _stop(self, why: str, events) -> NavOutput:
-        self.reason = why
         self.controller.reset_motion()
         return NavOutput(0.0, 0.0, ACTIVE, why, events=events)
-
-    def _stop_cmd(self, why: str) -> NavOutput:
-        self.controller.reset_motion()
-        return NavOutput(0.0, 0.0, ACTIVE, why)
 
     def _nearest_distance(self, pts: np.ndarray) -> float:
         """Distance (m) from the footprint's bounding box to the nearest scan point."""
@@ -455,40 +465,14 @@ class Navigator:
     def path(self) -> np.ndarray | None:
         return None if self._global is None or self._path is None else self._path[0]
 
+    @property
+    def global_path(self) -> np.ndarray | None:
+        return None if self._global is None else self._global[0]
 
-def _project(pts: np.ndarray, xy: np.ndarray) -> tuple[float, int, np.ndarray]:
-    """(arc length, segment index, foot point) of the nearest point on a polyline."""
-    a, b = pts[:-1], pts[1:]
-    d = b - a
-    L2 = np.maximum(np.einsum('ij,ij->i', d, d), 1e-12)
-    f = np.clip(np.einsum('ij,ij->i', xy - a, d) / L2, 0.0, 1.0)
-    q = a + f[:, None] * d
-    k = int(np.argmin(np.hypot(*(q - xy).T)))
-    cum = np.concatenate([[0.0], np.cumsum(np.sqrt(L2))])
-    return float(cum[k] + f[k] * math.sqrt(L2[k])), k, q[k]
+    @property
+    def on_detour(self) -> bool:
+        return self._global is not None and self._path is not None and self._detour
 
-
-def _points_at(pts, cum, s):
-    i = np.clip(np.searchsorted(cum, s, side='right') - 1, 0, len(pts) - 2)
-    f = np.clip((s - cum[i]) / np.maximum(cum[i + 1] - cum[i], 1e-12), 0.0, 1.0)
-    return pts[i] + f[..., None] * (pts[i + 1] - pts[i])
-
-
-def _point_at(pts, cum, s):
-    return _points_at(pts, cum, np.array([s]))[0]
-
-
-def _cost_at(costs, origin, res, p) -> np.ndarray:
-    """Costs at points; outside the window: 0 (unknown, optimistic)."""
-    h, w = costs.shape
-    col, row = np.floor((np.asarray(p) - origin) / res).astype(int).T
-    inside = (row >= 0) & (row < h) & (col >= 0) & (col < w)
-    out = np.zeros(len(row), dtype=np.int16)
-    out[inside] = costs[row[inside], col[inside]]
-    return out
-
-
-def _inside(costs, origin, res, p) -> bool:
-    h, w = costs.shape
-    col, row = np.floor((np.asarray(p) - origin) / res).astype(int)
-    return 0 <= row < h and 0 <= col < w
+    @property
+    def recoveries(self) -> int:
+        return self._recoveries

@@ -29,12 +29,15 @@ from std_msgs.msg import Empty, String
 
 from delivery_robot_msgs.msg import NavigationStatus, TrackedObstacleArray
 from delivery_robot_nav.common import conversions as conv
+from delivery_robot_nav.common.geometry import yaw_of
 from delivery_robot_nav.common.paths import share_path
 from delivery_robot_nav.common.ros_params import declare_parameters
 from delivery_robot_nav.common.ros_runtime import run_node
+from delivery_robot_nav.perception.lidar import scan_points
 from delivery_robot_nav.planning.config import (LIVE_PARAMS, NODE_NAME, PATH_FOLLOWING_PARAMS,
                                                 load_path_following_params, navigator_config)
 from delivery_robot_nav.planning.controller import Obstacles
+from delivery_robot_nav.planning.local_planner import costs_at
 from delivery_robot_nav.planning.navigator import ACTIVE, FAILED, IDLE, SUCCEEDED, Navigator
 from delivery_robot_nav.planning.route_graph import RouteGraph, RouteGraphError
 from delivery_robot_nav.sim.robot_model import load_robot_model
@@ -61,7 +64,7 @@ class PathFollowingNode(Node):
         self.robot = load_robot_model(_share_relative(v['robot_description_file'])
                                       or share_path('urdf', 'delivery_robot.urdf'))
         laser = self.robot.frame('laser_link')
-        self.laser = (float(laser[0, 3]), float(laser[1, 3]), math.atan2(laser[1, 0], laser[0, 0]))
+        self.laser = (float(laser[0, 3]), float(laser[1, 3]), yaw_of(laser))
         self.frame = v['global_frame_id']
         self.graph = (RouteGraph.from_file(_share_relative(v['route_graph_file']) or
                                            share_path('config', 'campus_route_graph.geojson'))
@@ -110,11 +113,7 @@ class PathFollowingNode(Node):
     def on_params_set(self, params):
         if any(p.name in LIVE_PARAMS for p in params):
             self.values.update({p.name: p.value for p in params})
-            cfg = navigator_config(self.values, self.robot)
-            self.nav.cfg = cfg
-            self.nav.controller.cfg = cfg.controller
-            self.nav.monitor.cfg = cfg.monitor
-            self.nav.planner.cfg = cfg.planner
+            self.nav.reconfigure(navigator_config(self.values, self.robot))
 
     # ------------------------------------------------------------------ inputs
     def on_odometry(self, msg: Odometry):
@@ -166,11 +165,8 @@ class PathFollowingNode(Node):
         if len(ranges) == 0:
             self.reject('scan: empty')
             return
-        ok = np.isfinite(ranges) & (ranges >= msg.range_min) & (ranges <= msg.range_max)
-        a = angles[ok] + self.laser[2]
-        r = ranges[ok]
-        self.scan_points = np.column_stack([self.laser[0] + r * np.cos(a),
-                                            self.laser[1] + r * np.sin(a)])
+        self.scan_points = scan_points(ranges, angles, self.laser, (0.0, 0.0, 0.0),
+                                       msg.range_min, msg.range_max).base
         self.scan_stamp = conv.from_time(msg.header.stamp)
 
     # ------------------------------------------------------------------ goals
@@ -213,7 +209,7 @@ class PathFollowingNode(Node):
             self._refuse(name, str(exc))
             return
         self.goal_name, self.canceled = name, False
-        self.get_logger().info(f'goal {name}: {len(self.nav._global[0])}-point path')
+        self.get_logger().info(f'goal {name}: {len(self.nav.global_path)}-point path')
         self.publish_status(force=True)
 
     def _refuse(self, name: str, why: str):
@@ -255,9 +251,7 @@ class PathFollowingNode(Node):
 
     def _goal_blocked(self, xy) -> bool:
         costs, origin, res = self.costmap
-        col, row = np.floor((xy - origin) / res).astype(int)
-        h, w = costs.shape
-        return bool(0 <= row < h and 0 <= col < w and costs[row, col] >= 100)
+        return bool(costs_at(costs, origin, res, xy)[0] >= 100)
 
     # ------------------------------------------------------------------ control
     def control(self):
@@ -319,13 +313,10 @@ class PathFollowingNode(Node):
         msg.state = (NavigationStatus.STATE_CANCELED if self.canceled
                      else _STATES[self.nav.state])
         msg.reason = self.nav.reason
-        msg.distance_remaining = float('nan')
-        path = self.nav.path
-        if path is not None and self.pose is not None:
-            msg.distance_remaining = float(self.nav.controller._s[-1] -
-                                           self.nav.controller._s[self.nav.controller._progress])
-        msg.on_detour = bool(self.nav._global is not None and self.nav._detour)
-        msg.recoveries = int(getattr(self.nav, '_recoveries', 0))
+        msg.distance_remaining = float(self.nav.remaining if self.nav.path is not None
+                                       else math.nan)
+        msg.on_detour = self.nav.on_detour
+        msg.recoveries = self.nav.recoveries
         return msg
 
     def _status_if_changed(self, reason: str):
