@@ -144,3 +144,23 @@ def test_boxed_in_robot_recovers_then_fails_with_a_reason():
     kinds = [e for o in outs for e in o.events if e.startswith('recovery')]
     assert len(kinds) == 3
     assert world.min_clearance > 0.0
+
+
+def test_reconfigure_while_running_takes_effect_everywhere():
+    import dataclasses
+    from delivery_robot_nav.planning.collision_monitor import STOP
+    world, nav = World(), Navigator()
+    nav.set_goal([[0, 0], [10, 0]])
+    world.run(nav, 2.0)
+    ahead = np.array([[0.35 + 0.15, 0.0]])          # 15 cm in front of the footprint
+    assert nav.monitor.check(0.5, 0.0, ahead).state != STOP
+    progress = nav.controller._progress
+    cfg = dataclasses.replace(
+        nav.cfg, monitor=dataclasses.replace(nav.cfg.monitor, stop_margin=0.2),
+        controller=dataclasses.replace(nav.cfg.controller, max_speed=0.4))
+    nav.reconfigure(cfg)
+    assert nav.monitor.check(0.5, 0.0, ahead).state == STOP       # zones rebuilt
+    assert nav.controller._progress == progress                  # still on its way
+    outs = world.run(nav, 5.0)
+    assert outs[0].v > 1.0                                        # was at walking speed
+    assert max(o.v for o in outs[-40:]) <= 0.4 + 1e-9             # slowed to the new limit
