@@ -84,6 +84,19 @@ def test_closing_an_edge_reroutes_and_closing_every_way_is_a_clear_error():
     assert g.plan((0.0, 0.0), (10.0, 0.0)).length == pytest.approx(10.0)
 
 
+def test_rerouter_closes_the_blocked_edges_and_plans_from_the_robot():
+    g = RouteGraph.from_geojson(square(), 'square')
+    reroute = g.rerouter('c')
+    right = g.graph.edges[1, 2]['id']
+    pts, speeds, edges = reroute(np.array([10.0, 1.0]), [right])   # on the way up the right
+    assert right in g.closed_edges() and right not in edges
+    # from the robot snapped onto the nearest open edge (the bottom), round the left side
+    assert np.allclose(pts[0], [10.0, 0.0]) and np.allclose(pts[-1], [10.0, 10.0])
+    assert len(speeds) == len(pts) - 1
+    assert sum(np.hypot(*np.diff(pts, axis=0).T)) == pytest.approx(30.0)
+    assert reroute(np.array([10.0, 1.0]), [g.graph.edges[3, 2]['id']]) is None  # none left
+
+
 @pytest.mark.parametrize('edit, message', [
     (lambda d: d['features'][-1]['properties'].update(endid=99), 'endid 99 is not a node \\(dangling'),
     (lambda d: d['features'][-1]['properties'].update(id=2), 'duplicate id'),

@@ -38,7 +38,7 @@ from delivery_robot_nav.perception.depth import CameraModel
 from delivery_robot_nav.planning.config import load_path_following_params, navigator_config
 from delivery_robot_nav.planning.controller import Obstacles
 from delivery_robot_nav.planning.navigator import ACTIVE, FAILED, SUCCEEDED, Navigator
-from delivery_robot_nav.planning.route_graph import RouteGraph, RouteGraphError
+from delivery_robot_nav.planning.route_graph import RouteGraph
 from delivery_robot_nav.sim.config import load_sim_config
 from delivery_robot_nav.sim.core import Simulator
 from delivery_robot_nav.sim.robot_model import load_robot_model
@@ -275,16 +275,7 @@ def run_campus_trip(seed: int, pedestrians: int = 10, max_time: float = 400.0,
     values = load_path_following_params()
     nav = Navigator(navigator_config(values, sim.robot))
 
-    def reroute(xy, blocked):
-        for e in blocked:
-            graph.close_edge(e)
-        try:
-            r = graph.plan(xy, goal_name)
-        except RouteGraphError:
-            return None
-        return r.points, r.speed_limits, r.edge_ids
-
-    nav.set_goal(route.points, route.speed_limits, route.edge_ids, reroute)
+    nav.set_goal(route.points, route.speed_limits, route.edge_ids, graph.rerouter(goal_name))
     loop = NavigationLoop(sim, det, nav, values['control_rate_hz'])
     footprint = sim.robot.footprint
     radius = sim.cfg.actors.radius

@@ -193,16 +193,7 @@ class PathFollowingNode(Node):
                 if len(pts) > len(speeds) + 1:
                     speeds = np.insert(speeds, 0, speeds[0])
                     edges = [-1] + list(edges)
-
-                def reroute(xy, blocked, target=target):
-                    for e in blocked:
-                        graph.close_edge(e)
-                    try:
-                        r = graph.plan(xy, target, snap)
-                    except RouteGraphError:
-                        return None
-                    return r.points, r.speed_limits, r.edge_ids
-                self.nav.set_goal(pts, speeds, edges, reroute, t)
+                self.nav.set_goal(pts, speeds, edges, graph.rerouter(target, snap), t)
             else:
                 self.nav.set_goal(np.vstack([start, goal_xy]), None, None, None, t)
         except (RouteGraphError, ValueError) as exc:

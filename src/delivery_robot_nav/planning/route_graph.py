@@ -310,6 +310,20 @@ class RouteGraph:
                                      if self.closed_edges() else ''))
         return self._assemble(best, s, g, pred, first)
 
+    def rerouter(self, goal, max_snap_distance: float = math.inf):
+        """The navigator's re-route callback towards `goal` (a position or station name):
+        close the blocked edges, plan again from where the robot is; None when no route
+        is left."""
+        def reroute(xy, blocked_edges):
+            for e in blocked_edges:
+                self.close_edge(e)
+            try:
+                r = self.plan(xy, goal, max_snap_distance)
+            except RouteGraphError:
+                return None
+            return r.points, r.speed_limits, r.edge_ids
+        return reroute
+
     def _edge_time(self, k: int) -> float:
         return float(self._length[k] / self._speed[k] + self._cost[k])
 
