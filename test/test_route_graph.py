@@ -95,6 +95,8 @@ def test_rerouter_closes_the_blocked_edges_and_plans_from_the_robot():
     assert len(speeds) == len(pts) - 1
     assert sum(np.hypot(*np.diff(pts, axis=0).T)) == pytest.approx(30.0)
     assert reroute(np.array([10.0, 1.0]), [g.graph.edges[3, 2]['id']]) is None  # none left
+    with pytest.raises(RouteGraphError, match='station "c" is cut off'):
+        g.plan((0.0, 0.0), 'c')
 
 
 @pytest.mark.parametrize('edit, message', [

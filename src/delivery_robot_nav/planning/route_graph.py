@@ -265,6 +265,11 @@ class RouteGraph:
         station name; start and goal are snapped onto open edges."""
         goal_xy = self.station(goal) if isinstance(goal, str) else np.asarray(goal, float)
         s, g = self.snap(start_xy), self.snap(goal_xy)
+        if isinstance(goal, str) and g.distance > 1e-6:
+            # a station is a node: snapping it onto another edge would end the route
+            # somewhere else
+            raise RouteGraphError(f'station "{goal}" is cut off: every edge at it is closed '
+                                  f'(closed edges: {self.closed_edges()})')
         for what, snap in (('start', s), ('goal', g)):
             if snap.distance > max_snap_distance:
                 raise RouteGraphError(f'{what} is {snap.distance:.1f} m from the route graph '
