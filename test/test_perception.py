@@ -357,3 +357,30 @@ def test_occupancy_grid_message_round_trip_and_a_bad_one_is_named():
     msg.info.width = 41
     with pytest.raises(ValueError, match='1200 cells for 41 x 30'):
         conv.occupancy_map(msg)
+
+
+def test_a_post_that_stood_still_is_remembered_behind_a_270_degree_lidar():
+    # a small unmapped post is tracked while in view; standing still, it stays in the
+    # costmap when the robot turns its back on it (the lidar's blind sector), after its
+    # track is gone, and the fan of free space does not clear behind the sensor
+    fov = np.abs(ANGLES) <= 0.75 * math.pi + 1e-9
+    angles = ANGLES[fov]
+    det = ObstacleDetector(DetectorConfig(costmap=CostmapConfig(size=12.0)), None)
+    post = (2.0, 0.0, 0.1)
+    rng = np.random.default_rng(2)
+    t = 0.0
+    for k in range(30):                                     # 3 s facing it
+        t = k * 0.1
+        ranges = cast_circles([post], noise=0.01, rng=rng)[fov]
+        det.on_scan(t, ranges, angles, (0.0, 0.0, 0.0), INC, 0.1, 30.0)
+    assert det.costmap.obstacles(t)[det.costmap.world_to_cell(np.array([[1.9, 0.0]]))[:2]]
+    for k in range(50):                                     # 5 s facing away: it is behind
+        t = 3.0 + k * 0.1
+        ranges = np.full(BEAMS, np.inf)[fov]
+        res = det.on_scan(t, ranges, angles, (0.0, 0.0, math.pi), INC, 0.1, 30.0)
+    assert len(res.tracks.ids) == 0                         # the track died long ago
+    row, col, _ = det.costmap.world_to_cell(np.array([[1.9, 0.0]]))
+    assert det.costmap.obstacles(t)[row[0], col[0]]
+    # what the lidar sees while facing away is cleared as usual
+    row, col, _ = det.costmap.world_to_cell(np.array([[-2.0, 0.0]]))
+    assert not det.costmap.obstacles(t)[row[0], col[0]]

@@ -101,9 +101,13 @@ class ObstacleDetector:
         tracks = self.tracker.update(t, Detection(ctr[idx], clusters.width[idx],
                                                   clusters.depth[idx]))
         t2 = clock()
-        # points of tracked clusters go to the objects layer (this scan only), with a disc
-        # for every confirmed track hidden this scan; the rest to the persistent layer
-        on_object = np.concatenate([tracked, [False]])[clusters.point_cluster]
+        # points of objects that move (or are too new to tell) go to the objects layer
+        # (this scan only), with a disc for every confirmed track hidden this scan; the
+        # rest, still objects included, to the persistent layer: what stands still is
+        # remembered when it leaves the lidar's view, as walls are
+        moving = tracked.copy()
+        moving[idx[self._still_detections(len(idx))]] = False
+        on_object = np.concatenate([moving, [False]])[clusters.point_cluster]
         hidden = tracks.time_since_update > 0.0
         discs = self.costmap.discs(tracks.xy[hidden], np.maximum(tracks.size[hidden, 0], 0.2) / 2)
         self._update_costmap_lidar(t, pose, ranges, angles, rmin, rmax, pts.world,
@@ -111,6 +115,22 @@ class ObstacleDetector:
         t3 = clock()
         return ScanResult(tracks, clusters, ctr, static, tracked,
                           {'clustering': t1 - t0, 'tracking': t2 - t1, 'costmap': t3 - t2})
+
+    def _still_detections(self, m: int) -> np.ndarray:
+        """Per detection of the last tracker update: its track is confirmed and slower
+        than the tracker's `moving_speed`."""
+        still = np.zeros(m, dtype=bool)
+        tr = self.tracker.tracks
+        if not m or not len(tr):
+            return still
+        x, _ = tr.combined()
+        slow = tr.confirmed & (np.hypot(x[:, 2], x[:, 3]) < self.cfg.tracker.moving_speed)
+        row = {int(k): i for i, k in enumerate(tr.ids)}
+        for j, k in self.tracker.last_assignment.items():
+            i = row.get(k)
+            if i is not None and slow[i]:
+                still[j] = True
+        return still
 
     def _update_costmap_lidar(self, t, pose, ranges, angles, rmin, rmax, world_pts,
                               on_object, discs):
@@ -127,6 +147,11 @@ class ObstacleDetector:
         free = np.clip(free, 0.0, reach)
         a = np.asarray(angles, dtype=float) + lyaw + pose[2]
         polygon = sensor + free[:, None] * np.column_stack([np.cos(a), np.sin(a)])
+        if len(a) > 1 and abs(a[-1] - a[0]) < 2.0 * math.pi - 1.5 * abs(a[1] - a[0]):
+            # a fan narrower than the full circle closes through the sensor, not along the
+            # chord from its last beam to its first (which would cut behind the sensor and
+            # clear cells it never saw)
+            polygon = np.vstack([sensor, polygon])
         cm.clear_polygon('lidar', polygon)
         cm.mark('lidar', world_pts[~on_object], t)
         cm.replace('objects', np.vstack([world_pts[on_object], discs]), t)
