@@ -164,3 +164,34 @@ def test_reconfigure_while_running_takes_effect_everywhere():
     outs = world.run(nav, 5.0)
     assert outs[0].v > 1.0                                        # was at walking speed
     assert max(o.v for o in outs[-40:]) <= 0.4 + 1e-9             # slowed to the new limit
+
+
+def test_robot_nose_to_a_wall_backs_out_then_goes_round():
+    # the wall is 3 cm in front of the footprint (inside the stop zone): turning in place
+    # would swing the front corners into it, so the way out starts backwards
+    world = World(box_points(0.38, -2.0, 0.5, 2.0))
+    nav = Navigator(NavigatorConfig(held_timeout=1.0))
+    nav.set_goal([[0, 0], [4, 0]])
+    outs = world.run(nav, 90.0)
+    events = [e for o in outs for e in o.events]
+    assert any('back up' in e for e in events)
+    assert outs[-1].state == SUCCEEDED, outs[-1].reason
+    assert world.min_clearance > 0.0
+
+
+def test_slowdown_zone_halves_the_speed_instead_of_pinning_the_robot_to_a_crawl():
+    # a corridor whose walls are inside the slowdown zone all along (0.2 m from the sides)
+    half = 0.275 + 0.2
+    world = World(np.vstack([box_points(-1.0, half, 12.0, half + 0.1),
+                             box_points(-1.0, -half - 0.1, 12.0, -half)]))
+    nav = Navigator()
+    nav.set_goal([[0, 0], [10, 0]])
+    outs = world.run(nav, 60.0)
+    assert outs[-1].state == SUCCEEDED, outs[-1].reason
+    cruising = [o.v for o in outs if 'within' in o.reason and o.v > 0]
+    assert len(cruising) > 20
+    # the controller regulates to at least its min_regulated_speed near obstacles; the
+    # monitor halves that, no less
+    floor = nav.cfg.monitor.slowdown_ratio * nav.cfg.controller.min_regulated_speed
+    assert np.median(cruising) >= 0.9 * floor
+    assert world.min_clearance > 0.1

@@ -64,6 +64,7 @@ _SPECS = [
     ('navigation.pose_jump', float, 'a larger jump of the pose between cycles stops and re-plans', 'm', 0.05, 100.0, ('nav', 'pose_jump')),
     ('navigation.progress_distance', float, 'travel expected within progress_timeout', 'm', 0.01, 10.0, ('nav', 'progress_distance')),
     ('navigation.progress_timeout', float, 'time without progress before a recovery', 's', 0.5, 600.0, ('nav', 'progress_timeout')),
+    ('navigation.held_timeout', float, 'time held in place by the collision monitor (wedged) before a recovery', 's', 0.1, 600.0, ('nav', 'held_timeout')),
     ('navigation.max_yield_time', float, 'time waiting for people before a recovery', 's', 0.5, 600.0, ('nav', 'max_yield_time')),
     ('navigation.max_recoveries', int, 'recoveries before the goal fails', '', 0, 100, ('nav', 'max_recoveries')),
     ('navigation.backup_distance', float, 'backing-up recovery distance', 'm', 0.0, 5.0, ('nav', 'backup_distance')),

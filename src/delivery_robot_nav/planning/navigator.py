@@ -27,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from delivery_robot_nav.planning.collision_monitor import (STOP, CollisionMonitor,
+from delivery_robot_nav.planning.collision_monitor import (APPROACH, STOP, CollisionMonitor,
                                                            CollisionMonitorConfig)
 from delivery_robot_nav.planning.controller import ControllerConfig, Obstacles, PathController
 from delivery_robot_nav.planning.local_planner import (GridPlanner, LocalPlannerConfig,
@@ -55,6 +55,7 @@ class NavigatorConfig:
     pose_jump: float = 0.5              # m between cycles: stop and re-plan
     progress_distance: float = 0.3      # m of travel expected ...
     progress_timeout: float = 8.0       # s ... within this time
+    held_timeout: float = 2.0           # s held in place by the collision monitor: recover
     max_yield_time: float = 30.0        # s waiting for people before recovering
     max_recoveries: int = 6
     backup_distance: float = 0.3        # m
@@ -95,6 +96,7 @@ class Navigator:
         self._recoveries = 0
         self._pending_events: list[str] = []
         self.remaining = math.nan          # m along the followed path, last cycle
+        self._sent = (0.0, 0.0)            # the last command (v, w) returned
 
     # ------------------------------------------------------------------ goals
     def set_goal(self, points, speed_limits=None, edge_ids=None,
@@ -117,7 +119,8 @@ class Navigator:
         self._last_pose = None
         self._anchor = None              # (t, xy) of the last progress
         self._recoveries = 0
-        self._recovery = None            # (kind, started t, start xy, start yaw)
+        self._recovery = None            # (kind, started t, start xy, start yaw, w)
+        self._held_since = None          # t since the collision monitor holds the robot
         self._plan_note = None           # why the followed path falls short of the goal
         self._pending_events = ['goal accepted']
         self.controller.reset_motion()
@@ -145,7 +148,19 @@ class Navigator:
         out = self._step(t, pose, velocity, costmap, costmap_stamp, obstacles, scan_points,
                          scan_stamp, dt)
         self.reason, self.remaining = out.reason, out.remaining
+        self._sent = (out.v, out.w)
         return out
+
+    def _ramp(self, v: float, w: float, dt: float) -> tuple[float, float]:
+        """(v, w) with their magnitudes growing no faster than the controller's
+        acceleration limits from the last command sent (slowing down is never delayed)."""
+        c = self.cfg.controller
+        out = []
+        for x, prev, a in ((v, self._sent[0], c.max_accel),
+                           (w, self._sent[1], c.max_angular_accel)):
+            base = abs(prev) if x * prev > 0 else 0.0
+            out.append(math.copysign(min(abs(x), base + a * dt), x))
+        return out[0], out[1]
 
     def _step(self, t, pose, velocity, costmap, costmap_stamp, obstacles, scan_points,
               scan_stamp, dt) -> NavOutput:
@@ -230,13 +245,19 @@ class Navigator:
         reason = cmd.regulated_by if mon.state == 'clear' else mon.reason
         if self._plan_note:
             reason = f'{self._plan_note} ({reason})'
-        if mon.state == STOP or (v != cmd.v):
+        if mon.state == STOP:
             self.controller.reset_motion(v, w)
+        # the monitor's slow-down scales what the controller wants (which keeps its own
+        # motion state: resetting it to the scaled command every cycle would let the jerk
+        # limit pin the robot to a crawl); speeding up again stays within the limits
+        v, w = self._ramp(v, w, dt)
         out = NavOutput(v, w, ACTIVE, reason, path=path_changed, events=events,
                         cross_track_error=cmd.cross_track_error, on_detour=self._detour,
                         remaining=cmd.remaining)
         waiting_for_people = cmd.regulated_by in ('yielding to a person', 'pedestrian ahead')
-        return self._progress_or_recover(t, xy, out, events, waiting_for_people)
+        held = mon.state in (STOP, APPROACH) and abs(v) < 0.5 * abs(cmd.v) + 1e-3 and \
+            abs(w) < 0.5 * abs(cmd.w) + 1e-3
+        return self._progress_or_recover(t, xy, out, events, waiting_for_people, held)
 
     # ------------------------------------------------------------------ planning
     def _replan(self, t, xy, costmap, people, events, keep_if_better=False) -> np.ndarray | None:
@@ -381,17 +402,29 @@ class Navigator:
         return int(edges[max(k, 0)])
 
     # ------------------------------------------------------------------ progress, recovery
-    def _progress_or_recover(self, t, xy, out: NavOutput, events, waiting=False) -> NavOutput:
+    def _progress_or_recover(self, t, xy, out: NavOutput, events, waiting=False,
+                             held=False) -> NavOutput:
+        """waiting: yielding to people (they get max_yield_time); held: the collision
+        monitor refuses what the controller asks (wedged against something: recover after
+        held_timeout of it rather than the whole progress_timeout)."""
         cfg = self.cfg
         t0, p0 = self._anchor
         if math.hypot(*(xy - p0)) >= cfg.progress_distance:
             self._anchor = (t, xy.copy())
+            self._held_since = None
             return out
+        if not held or waiting:
+            self._held_since = None
+        elif self._held_since is None:
+            self._held_since = t
         limit = cfg.progress_timeout
         if waiting:
             limit = max(limit, cfg.max_yield_time)
+        if self._held_since is not None and t - self._held_since >= cfg.held_timeout:
+            limit = 0.0
         if t - t0 < limit:
             return out
+        self._held_since = None
         # no progress: next recovery
         if self._recoveries >= cfg.max_recoveries:
             self.state = FAILED
@@ -406,28 +439,34 @@ class Navigator:
         if kind == 're-plan':
             self._path = None
             return NavOutput(0.0, 0.0, ACTIVE, f'recovery: {kind}', events=events)
-        self._recovery = (kind, t, xy.copy(), None)
+        self._recovery = (kind, t, xy.copy(), None, 0.0)
         return NavOutput(0.0, 0.0, ACTIVE, f'recovery: {kind}', events=events)
 
     def _recover(self, t, pose, scan_points, events, costmap) -> NavOutput | None:
+        """One cycle of the recovery under way; None when it is over (done, or the
+        collision monitor lets none of its motion pass)."""
         cfg = self.cfg
-        kind, t0, p0, yaw0 = self._recovery
+        kind, t0, p0, yaw0, w_dir = self._recovery
         if kind == 'back up':
             done = math.hypot(*(pose[:2] - p0)) >= cfg.backup_distance or \
                 t - t0 > 3.0 * cfg.backup_distance / cfg.backup_speed or \
                 not self._rear_free(pose, costmap)
             v, w = -cfg.backup_speed, 0.0
         else:
-            yaw0 = pose[2] if yaw0 is None else yaw0
-            self._recovery = (kind, t0, p0, yaw0)
+            if yaw0 is None:
+                # turn whichever way the monitor lets the robot turn (left first)
+                yaw0, w_dir = pose[2], cfg.rotate_speed
+                for w_try in (cfg.rotate_speed, -cfg.rotate_speed):
+                    if abs(self.monitor.check(0.0, w_try, scan_points).w) >= 0.5 * cfg.rotate_speed:
+                        w_dir = w_try
+                        break
+                self._recovery = (kind, t0, p0, yaw0, w_dir)
             turned = abs(math.remainder(pose[2] - yaw0, 2 * math.pi))
             done = turned >= cfg.rotate_angle or t - t0 > 2.0 * cfg.rotate_angle / cfg.rotate_speed
-            v, w = 0.0, cfg.rotate_speed
+            v, w = 0.0, w_dir
         if not done:
             mon = self.monitor.check(v, w, scan_points)
-            if mon.state == STOP or (v != 0.0 and mon.v == 0.0):
-                done = True           # nowhere to go that way
-            else:
+            if abs(mon.v) + abs(mon.w) > 1e-6 and (v == 0.0 or mon.v != 0.0):
                 return NavOutput(mon.v, mon.w, ACTIVE, f'recovery: {kind}', events=events)
         self._recovery = None
         self._path = None
@@ -435,15 +474,17 @@ class Navigator:
         self.controller.reset_motion()
         return None
 
-    def _rear_free(self, pose, costmap) -> bool:
-        """The strip behind the footprint that backing up would cover is free in the
-        costmap (a lidar without a rear view cannot vouch for it; the costmap remembers
-        what was seen there)."""
-        cfg = self.cfg
+    def _rear_free(self, pose, costmap, depth: float = 0.1) -> bool:
+        """The strip `depth` deep behind the footprint is free in the costmap (a lidar
+        without a rear view cannot vouch for it; the costmap remembers what was seen
+        there). Checked every cycle of a back-up: it stops at the first mark behind."""
         costs, origin, res = costmap
         lo, hi = self._fp_lo, self._fp_hi
-        xs = np.arange(lo[0] - cfg.backup_distance - 0.1, lo[0] + 1e-9, res)
-        ys = np.arange(lo[1], hi[1] + 1e-9, res)
+        # samples half a cell inside the footprint's sides: a mark in the cell next to the
+        # side (an obstacle the robot drove past) is beside the strip, not in it
+        xs = np.arange(lo[0] - depth, lo[0] + 1e-9, res / 2)
+        ys = np.linspace(lo[1] + res / 2, hi[1] - res / 2,
+                         max(2, int(round((hi[1] - lo[1]) / res))))
         g = np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
         c, s = math.cos(pose[2]), math.sin(pose[2])
         world = pose[:2] + g @ np.array([[c, s], [-s, c]])
