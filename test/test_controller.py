@@ -82,6 +82,18 @@ def test_yields_to_a_person_crossing_the_path_and_keeps_the_clearance():
     assert np.hypot(pose[0] - 20.0, pose[1]) < 0.06     # and still gets there
 
 
+def test_stops_for_a_walker_coming_head_on_instead_of_driving_at_them():
+    # no speed keeps the clearance from someone walking down the robot's line: every speed
+    # leaves the same closest gap, and the controller must not pick the fastest
+    ctrl = PathController(ControllerConfig())
+    ctrl.set_path(np.array([[0.0, 0.0], [20.0, 0.0]]), np.array([1.4]))
+    drive(ctrl, (0.0, 0.0, 0.0), 2.0)                       # cruising
+    people = np.array([[6.0, 0.2, -1.2, 0.0]])
+    _, log = drive(ctrl, (ctrl._s_last, 0.0, 0.0), 1.5, people)
+    assert log[-1][4] < 0.05                                # standing by then
+    assert log[-1][7] == 'yielding to a person'
+
+
 def test_turns_in_place_towards_a_path_behind_it():
     ctrl = PathController(ControllerConfig())
     ctrl.set_path(np.array([[0.0, 0.0], [-10.0, 0.0]]))

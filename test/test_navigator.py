@@ -195,3 +195,38 @@ def test_slowdown_zone_halves_the_speed_instead_of_pinning_the_robot_to_a_crawl(
     floor = nav.cfg.monitor.slowdown_ratio * nav.cfg.controller.min_regulated_speed
     assert np.median(cruising) >= 0.9 * floor
     assert world.min_clearance > 0.1
+
+
+def walker_at_the_standing_robot(nav, seconds=6.0, dt=0.05):
+    """A walker who cannot step aside comes head-on, 0.4 m off the robot's centre line
+    (its 0.25 m disc would clip the standing robot's side); the goal lies behind the
+    walker. Returns the closest gap (m) between the walker and the footprint, and the
+    outputs."""
+    world = World()
+    nav.set_goal([[0, 0], [6, 0]])
+    person, vel = np.array([4.0, 0.4]), np.array([-1.2, 0.0])
+    outs, closest = [], math.inf
+    for i in range(int(seconds / dt)):
+        p = person + vel * world.t
+        out = nav.step(world.t, world.pose.copy(), (world.v, world.w), world.costmap(),
+                       world.t, Obstacles(p[None], vel[None], np.array([0.25])),
+                       world.scan(), world.t, dt)
+        outs.append(out)
+        th = world.pose[2]
+        world.pose += [out.v * math.cos(th) * dt, out.v * math.sin(th) * dt, out.w * dt]
+        world.t += dt
+        c, s = math.cos(world.pose[2]), math.sin(world.pose[2])
+        d = p - world.pose[:2]
+        lx, ly = c * d[0] + s * d[1], -s * d[0] + c * d[1]
+        gap = math.hypot(max(abs(lx) - 0.35, 0.0), max(abs(ly) - 0.275, 0.0)) - 0.25
+        closest = min(closest, gap)
+    return closest, outs
+
+
+def test_robot_makes_way_for_a_walker_who_would_walk_into_it():
+    closest, outs = walker_at_the_standing_robot(Navigator())
+    assert any(o.reason == 'making way for a person' for o in outs)
+    assert closest > 0.05
+    # the same walker with making way switched off reaches the robot
+    closest_off, _ = walker_at_the_standing_robot(Navigator(NavigatorConfig(evade_speed=0.0)))
+    assert closest_off <= 0.0

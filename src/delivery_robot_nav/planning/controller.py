@@ -262,9 +262,12 @@ class PathController:
         if len(good):
             return float(v * scales[good[0]])
         # no speed keeps the clearance (someone walks at the robot, or the robot stands in
-        # their way): the speed that keeps the largest gap, often getting out of the way
+        # their way): the speed that keeps the largest gap, often getting out of the way;
+        # going on must win by 0.1 m per unit of speed scale (a head-on walker leaves
+        # the same gap at every speed: then the robot stops, and the navigator may make
+        # way, rather than drive at them at full speed)
         worst = gap.min(axis=(1, 2))
-        return float(v * scales[int(np.argmax(worst + 1e-6 * scales))])
+        return float(v * scales[int(np.argmax(worst - 0.1 * scales))])
 
     def _limited(self, v: float, w: float, dt: float, cmd: Command,
                  curvature: float | None = None) -> Command:

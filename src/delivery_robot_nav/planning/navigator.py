@@ -57,6 +57,9 @@ class NavigatorConfig:
     progress_timeout: float = 8.0       # s ... within this time
     held_timeout: float = 2.0           # s held in place by the collision monitor: recover
     max_yield_time: float = 30.0        # s waiting for people before recovering
+    evade_speed: float = 0.5            # m/s at most when making way for a person (0: never)
+    evade_horizon: float = 3.0          # s of a person's predicted walk checked
+    evade_margin: float = 0.15          # m to spare once making way (hysteresis)
     max_recoveries: int = 6
     backup_distance: float = 0.3        # m
     backup_speed: float = 0.15          # m/s
@@ -97,6 +100,7 @@ class Navigator:
         self._pending_events: list[str] = []
         self.remaining = math.nan          # m along the followed path, last cycle
         self._sent = (0.0, 0.0)            # the last command (v, w) returned
+        self._evading = False              # making way for a person last cycle
 
     # ------------------------------------------------------------------ goals
     def set_goal(self, points, speed_limits=None, edge_ids=None,
@@ -224,7 +228,17 @@ class Navigator:
         # the controller yields to what moves; what stands is in the costmap
         walking = Obstacles(obstacles.xy[moving], obstacles.velocity[moving],
                             obstacles.radius[moving])
+        was_evading, evading = self._evading, False
+        if was_evading:
+            self.controller.reset_motion()      # what it wants, from standing
         cmd = self.controller.compute(pose, dt, walking, near)
+        if cfg.evade_speed > 0.0 and len(walking.xy) and not cmd.goal_reached and \
+                abs(cmd.v) < 0.5 * cfg.evade_speed:
+            way = self._make_way(pose, walking, costmap, was_evading)
+            if way is not None:
+                cmd.v, cmd.w, cmd.regulated_by = way[0], way[1], 'making way for a person'
+                evading = True
+        self._evading = evading
         if cmd.goal_reached:
             # the followed path ends short of the goal (nearest reachable point)
             out = NavOutput(0.0, 0.0, ACTIVE, self._plan_note or
@@ -254,7 +268,8 @@ class Navigator:
         out = NavOutput(v, w, ACTIVE, reason, path=path_changed, events=events,
                         cross_track_error=cmd.cross_track_error, on_detour=self._detour,
                         remaining=cmd.remaining)
-        waiting_for_people = cmd.regulated_by in ('yielding to a person', 'pedestrian ahead')
+        waiting_for_people = evading or cmd.regulated_by in ('yielding to a person',
+                                                             'pedestrian ahead')
         held = mon.state in (STOP, APPROACH) and abs(v) < 0.5 * abs(cmd.v) + 1e-3 and \
             abs(w) < 0.5 * abs(cmd.w) + 1e-3
         return self._progress_or_recover(t, xy, out, events, waiting_for_people, held)
@@ -473,6 +488,43 @@ class Navigator:
         self._anchor = (t, pose[:2].copy())
         self.controller.reset_motion()
         return None
+
+    def _make_way(self, pose, people: Obstacles, costmap,
+                  going_on: bool = False) -> tuple[float, float] | None:
+        """A person is predicted (constant velocity) to walk into the robot standing where
+        it is: the short motion (forward or back, straight or turning, at most
+        `evade_speed`) that keeps the largest gap to everyone over `evade_horizon`, over
+        cells the costmap has free; None when standing still is as good."""
+        cfg = self.cfg
+        t = np.arange(0.1, cfg.evade_horizon + 1e-9, 0.1)    # from the next instant on
+        walk = people.xy[None, :, :] + t[:, None, None] * people.velocity[None, :, :]
+        need = self.controller.cfg.robot_radius + people.radius
+        stay = np.hypot(*(walk - pose[None, None, :2]).transpose(2, 0, 1)) - need[None, :]
+        stay_gap = float(stay.min())
+        # starts when someone would touch the robot's disc; once moving, goes on until
+        # the gap has `evade_margin` to spare
+        if stay_gap >= (cfg.evade_margin if going_on else 0.0):
+            return None
+        costs, origin, res = costmap
+        best, best_gap = None, stay_gap + 0.01
+        for v in (-cfg.evade_speed, -0.5 * cfg.evade_speed, 0.5 * cfg.evade_speed,
+                  cfg.evade_speed):
+            for w in np.array([-1.0, -0.5, 0.0, 0.5, 1.0]) * min(
+                    1.5, self.controller.cfg.max_angular_speed):
+                th = pose[2] + w * t
+                if w:
+                    x = pose[0] + v / w * (np.sin(th) - math.sin(pose[2]))
+                    y = pose[1] - v / w * (np.cos(th) - math.cos(pose[2]))
+                else:
+                    x, y = pose[0] + v * t * math.cos(pose[2]), pose[1] + v * t * math.sin(pose[2])
+                xy = np.column_stack([x, y])
+                if np.any(costs_at(costs, origin, res, xy) >= self.cfg.planner.preferred_cost):
+                    continue
+                gap = float((np.hypot(*(walk - xy[:, None, :]).transpose(2, 0, 1))
+                             - need[None, :]).min())
+                if gap > best_gap:
+                    best, best_gap = (v, w), gap
+        return best
 
     def _rear_free(self, pose, costmap, depth: float = 0.1) -> bool:
         """The strip `depth` deep behind the footprint is free in the costmap (a lidar
