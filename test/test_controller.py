@@ -94,6 +94,31 @@ def test_stops_for_a_walker_coming_head_on_instead_of_driving_at_them():
     assert log[-1][7] == 'yielding to a person'
 
 
+def test_backing_along_a_path_that_lies_behind_when_there_is_no_room_to_turn():
+    ctrl = PathController(ControllerConfig())
+    # the path runs backwards from the robot, bending to its left-rear
+    ctrl.set_path(np.array([[0.0, 0.0], [-2.0, 0.0], [-3.0, 1.0]]), np.array([1.0, 1.0]))
+    pose = np.array([0.0, 0.0, 0.0])
+    xs = []
+    for _ in range(200):
+        ctrl.compute(pose, DT)                               # progress along the path
+        back = ctrl.reverse_command(pose, 0.2)
+        if back is None:
+            break
+        v, w = back
+        assert v == -0.2
+        pose[0] += v * math.cos(pose[2]) * DT
+        pose[1] += v * math.sin(pose[2]) * DT
+        pose[2] += w * DT
+        xs.append(pose.copy())
+    xs = np.array(xs)
+    assert len(xs) > 100 and xs[-1][0] < -1.9               # backed along the path
+    assert np.max(np.abs(xs[xs[:, 0] > -1.5][:, 1])) < 0.05  # on it
+    # a path ahead of the robot is not backed along
+    ctrl.set_path(np.array([[0.0, 0.0], [2.0, 0.0]]), np.array([1.0]))
+    assert ctrl.reverse_command(np.array([0.0, 0.0, 0.0]), 0.2) is None
+
+
 def test_turns_in_place_towards_a_path_behind_it():
     ctrl = PathController(ControllerConfig())
     ctrl.set_path(np.array([[0.0, 0.0], [-10.0, 0.0]]))

@@ -206,6 +206,24 @@ class PathController:
             v = min(v, cfg.max_angular_speed / abs(curvature))
         return self._limited(v, w, dt, Command(v, w, False, why, cte, remaining), curvature)
 
+    def reverse_command(self, pose, speed: float) -> tuple[float, float] | None:
+        """(v < 0, w) backing towards the lookahead point when it lies behind the robot
+        (the way on is behind and there is no room to turn round: back along it, pure
+        pursuit with the robot's rear as its nose); None when the point is not behind."""
+        if self.path is None:
+            return None
+        target = self._point_at(min(self._s_last + self.cfg.min_lookahead, self._s[-1]))
+        yaw = float(pose[2]) + math.pi
+        c, s = math.cos(yaw), math.sin(yaw)
+        d = target - np.asarray(pose[:2], dtype=float)
+        lx, ly = c * d[0] + s * d[1], -s * d[0] + c * d[1]
+        if lx <= 0.0:
+            return None
+        curvature = 2.0 * ly / max(lx * lx + ly * ly, 1e-6)
+        w = float(np.clip(speed * curvature, -self.cfg.max_angular_speed,
+                          self.cfg.max_angular_speed))
+        return -speed, w
+
     # ------------------------------------------------------------------ pieces
     def _update_progress(self, p: np.ndarray) -> tuple[float, float]:
         """Nearest point on the path within the search window ahead of the last progress;
@@ -262,12 +280,19 @@ class PathController:
         if len(good):
             return float(v * scales[good[0]])
         # no speed keeps the clearance (someone walks at the robot, or the robot stands in
-        # their way): the speed that keeps the largest gap, often getting out of the way;
-        # going on must win by 0.1 m per unit of speed scale (a head-on walker leaves
-        # the same gap at every speed: then the robot stops, and the navigator may make
-        # way, rather than drive at them at full speed)
+        # their way): the speed that keeps the largest gap, often getting out of the way
+        # (ties: the fastest, e.g. someone passing a little closer than the clearance).
+        # But when every speed that fast brings someone into contact with the robot's
+        # disc, going on must win by 0.1 m per unit of speed scale: a walker coming
+        # head-on leaves the same gap at every speed, and the robot stops (and the
+        # navigator may make way) rather than drive at them
         worst = gap.min(axis=(1, 2))
-        return float(v * scales[int(np.argmax(worst - 0.1 * scales))])
+        no_contact = worst > 0.1 - cfg.yield_clearance
+        if no_contact.any():
+            pick = np.where(no_contact, worst + 1e-6 * scales, -np.inf)
+        else:
+            pick = worst - 0.1 * scales
+        return float(v * scales[int(np.argmax(pick))])
 
     def _limited(self, v: float, w: float, dt: float, cmd: Command,
                  curvature: float | None = None) -> Command:

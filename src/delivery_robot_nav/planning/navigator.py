@@ -250,9 +250,17 @@ class Navigator:
             saved = (self.controller._v, self.controller._w, self.controller._a)
             arc = self.controller.compute(pose, dt, walking, near, allow_rotate=False)
             arc_mon = self.monitor.check(arc.v, arc.w, scan_points)
+            back = self.controller.reverse_command(pose, cfg.backup_speed)
             if abs(arc_mon.v) > 1e-3:
                 cmd, mon = arc, arc_mon
                 cmd.regulated_by = 'turning on an arc (no room to turn in place)'
+            elif back is not None and self._rear_free(pose, costmap) and \
+                    abs(self.monitor.check(*back, scan_points).v) > 1e-3:
+                # the way on lies behind and there is no room to turn: back along it
+                self.controller._v, self.controller._w, self.controller._a = saved
+                mon = self.monitor.check(*back, scan_points)
+                cmd.v, cmd.w = back
+                cmd.regulated_by = 'backing along the path (no room to turn)'
             else:
                 self.controller._v, self.controller._w, self.controller._a = saved
         v, w = mon.v, mon.w
