@@ -119,6 +119,23 @@ def test_backing_along_a_path_that_lies_behind_when_there_is_no_room_to_turn():
     assert ctrl.reverse_command(np.array([0.0, 0.0, 0.0]), 0.2) is None
 
 
+def test_a_walker_about_to_reach_the_path_ahead_is_waited_for_not_raced():
+    # someone walks towards the robot's walkway 4 m ahead and will step onto it in ~1.5 s:
+    # they may turn down it towards the robot (constant velocity says they cross)
+    cfg = ControllerConfig(turn_onto_path_distance=0.5)
+    ctrl = PathController(cfg)
+    ctrl.set_path(np.array([[0.0, 0.0], [20.0, 0.0]]), np.array([1.4]))
+    walker = Obstacles(np.array([[4.0, -1.8]]), np.array([[0.0, 1.2]]), np.array([0.3]))
+    cautious = ctrl._yield_speed(np.zeros(2), 0.0, 1.4, walker)
+    plain = PathController(ControllerConfig())
+    plain.set_path(np.array([[0.0, 0.0], [20.0, 0.0]]), np.array([1.4]))
+    racing = plain._yield_speed(np.zeros(2), 0.0, 1.4, walker)
+    assert cautious < racing
+    # once they are across and walking away from the path, nothing is held back
+    gone = Obstacles(np.array([[4.0, 1.8]]), np.array([[0.0, 1.2]]), np.array([0.3]))
+    assert ctrl._yield_speed(np.zeros(2), 0.0, 1.4, gone) == pytest.approx(1.4)
+
+
 def test_turns_in_place_towards_a_path_behind_it():
     ctrl = PathController(ControllerConfig())
     ctrl.set_path(np.array([[0.0, 0.0], [-10.0, 0.0]]))

@@ -42,6 +42,7 @@ _SPECS = [
     ('controller.approach_speed', float, 'creep speed in the last centimetres to the goal', 'm/s', 0.0, 1.0, ('ctl', 'approach_speed')),
     ('controller.rotate_to_heading_angle', float, 'larger heading errors turn in place first', 'rad', 0.05, 3.2, ('ctl', 'rotate_to_heading_angle')),
     ('controller.yield_clearance', float, 'gap kept between the robot and a person', 'm', 0.0, 5.0, ('ctl', 'yield_clearance')),
+    ('controller.turn_onto_path_distance', float, 'people whose walk comes this near the path ahead are also predicted to turn onto it towards the robot (0: constant velocity only)', 'm', 0.0, 5.0, ('ctl', 'turn_onto_path_distance')),
     ('controller.yield_horizon', float, 'prediction horizon for people', 's', 0.0, 20.0, ('ctl', 'yield_horizon')),
     ('monitor.stop_margin', float, 'nothing may come closer to the footprint', 'm', 0.0, 2.0, ('mon', 'stop_margin')),
     ('monitor.slowdown_margin', float, 'points this near the footprint slow the robot', 'm', 0.0, 5.0, ('mon', 'slowdown_margin')),

@@ -53,6 +53,7 @@ class ControllerConfig:
     yield_clearance: float = 0.5        # m kept between the robot's and a person's discs
     yield_horizon: float = 3.0          # s of prediction
     yield_step: float = 0.2             # s between predicted instants
+    turn_onto_path_distance: float = 0.0  # m: people reaching the path ahead may turn onto it
     search_window: float = 3.0          # m of path searched ahead for progress
 
 
@@ -254,6 +255,34 @@ class PathController:
     def _points_at(self, s: np.ndarray) -> np.ndarray:
         return points_at(self.path, self._s, s)
 
+    def _turning_onto_path(self, people, velocity, s_robot: float, t: np.ndarray):
+        """A second prediction for people whose constant-velocity walk reaches the path
+        ahead (within `turn_onto_path_distance`, later than now): from there on they turn
+        and walk along the path towards the robot at their speed (walkers at a junction
+        the robot is about to cross may take its walkway). Returns their predicted
+        positions (T, m, 2) and which of `people` they are (m,)."""
+        cfg = self.cfg
+        reach = min(self._s[-1], s_robot + cfg.max_speed * cfg.yield_horizon)
+        s_ahead = np.arange(s_robot, reach + 1e-9, 0.25)
+        if len(s_ahead) < 2:
+            return np.zeros((len(t), 0, 2)), np.zeros(0, dtype=int)
+        q = self._points_at(s_ahead)                                        # (m, 2)
+        d = np.hypot(people[:, :, None, 0] - q[None, None, :, 0],
+                     people[:, :, None, 1] - q[None, None, :, 1])           # (T, k, m)
+        on = d.min(axis=2) <= cfg.turn_onto_path_distance                   # (T, k)
+        first = np.argmax(on, axis=0)                                       # (k,)
+        which = np.flatnonzero(on.any(axis=0) & (first > 0))
+        if not len(which):
+            return np.zeros((len(t), 0, 2)), which
+        i_c = first[which]
+        s_c = s_ahead[np.argmin(d[i_c, which], axis=1)]                     # (m,)
+        speed = np.hypot(*velocity[which].T)
+        after = np.maximum(t[:, None] - t[i_c][None, :], 0.0)               # (T, m)
+        along = self._points_at(np.maximum(s_c[None, :] - speed[None, :] * after, 0.0)
+                                .ravel()).reshape(len(t), len(which), 2)
+        before = t[:, None] < t[i_c][None, :]
+        return np.where(before[..., None], people[:, which], along), which
+
     def _yield_speed(self, p, s_robot: float, v: float, obs: Obstacles) -> float:
         """The fastest of v, 3/4 v, ... 0 at which the robot, moving along the path, keeps
         `yield_clearance` from every person's predicted disc over the horizon."""
@@ -268,6 +297,11 @@ class PathController:
             return v
         people, need = people[:, near], need[near]
         now_gap = np.hypot(*(obs.xy[near] - p).T) - need
+        if cfg.turn_onto_path_distance > 0.0:
+            turned, which = self._turning_onto_path(people, obs.velocity[near], s_robot, t)
+            people = np.concatenate([people, turned], axis=1)
+            need = np.concatenate([need, need[which]])
+            now_gap = np.concatenate([now_gap, now_gap[which]])
         scales = np.array([1.0, 0.75, 0.5, 0.25, 0.0])
         # the robot's predicted positions for every candidate speed at once: (c, T, 2)
         ahead = self._points_at(np.minimum(s_robot + (v * scales)[:, None] * t[None, :],
