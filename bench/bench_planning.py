@@ -129,7 +129,10 @@ def controller_bench() -> dict:
         speeds += [v] * n
     pts.append(route.points[-1])
     path = np.array(pts)
-    ctrl = PathController(ControllerConfig())
+    # the campus configuration's prediction (walkers turning onto the path ahead included)
+    from delivery_robot_nav.planning.config import load_path_following_params
+    turn = load_path_following_params()['controller.turn_onto_path_distance']
+    ctrl = PathController(ControllerConfig(turn_onto_path_distance=turn))
     ctrl.set_path(path, np.array(speeds))
     rng = np.random.default_rng(2)
     ours, ref = [], []
