@@ -271,12 +271,19 @@ class PathController:
                      people[:, :, None, 1] - q[None, None, :, 1])           # (T, k, m)
         on = d.min(axis=2) <= cfg.turn_onto_path_distance                   # (T, k)
         first = np.argmax(on, axis=0)                                       # (k,)
-        which = np.flatnonzero(on.any(axis=0) & (first > 0))
+        k = np.arange(on.shape[1])
+        j = np.argmin(d[first, k], axis=1)                                  # (k,)
+        # someone on the path already counts while crossing it (not walking along it)
+        along_dir = q[np.minimum(j + 1, len(q) - 1)] - q[np.maximum(j - 1, 0)]
+        along_dir /= np.maximum(np.hypot(*along_dir.T), 1e-9)[:, None]
+        speed = np.hypot(*velocity.T)
+        crossing = np.abs(np.einsum('ij,ij->i', velocity, along_dir)) < 0.7 * speed
+        which = np.flatnonzero(on.any(axis=0) & ((first > 0) | crossing))
         if not len(which):
             return np.zeros((len(t), 0, 2)), which
         i_c = first[which]
-        s_c = s_ahead[np.argmin(d[i_c, which], axis=1)]                     # (m,)
-        speed = np.hypot(*velocity[which].T)
+        s_c = s_ahead[j[which]]                                             # (m,)
+        speed = speed[which]
         after = np.maximum(t[:, None] - t[i_c][None, :], 0.0)               # (T, m)
         along = self._points_at(np.maximum(s_c[None, :] - speed[None, :] * after, 0.0)
                                 .ravel()).reshape(len(t), len(which), 2)
@@ -314,18 +321,16 @@ class PathController:
         if len(good):
             return float(v * scales[good[0]])
         # no speed keeps the clearance (someone walks at the robot, or the robot stands in
-        # their way): the speed that keeps the largest gap, often getting out of the way
-        # (ties: the fastest, e.g. someone passing a little closer than the clearance).
-        # But when every speed that fast brings someone into contact with the robot's
-        # disc, going on must win by 0.1 m per unit of speed scale: a walker coming
-        # head-on leaves the same gap at every speed, and the robot stops (and the
-        # navigator may make way) rather than drive at them
+        # their way): of the speeds that bring nobody into contact with the robot's disc,
+        # the one that keeps the largest gap, often getting out of the way (ties: the
+        # fastest, e.g. someone passing a little closer than the clearance). When every
+        # speed does (a walker coming head-on, or one who may turn down the path), the
+        # robot stops, and the navigator may make way, rather than drive at them
         worst = gap.min(axis=(1, 2))
         no_contact = worst > 0.1 - cfg.yield_clearance
-        if no_contact.any():
-            pick = np.where(no_contact, worst + 1e-6 * scales, -np.inf)
-        else:
-            pick = worst - 0.1 * scales
+        if not no_contact.any():
+            return 0.0
+        pick = np.where(no_contact, worst + 1e-6 * scales, -np.inf)
         return float(v * scales[int(np.argmax(pick))])
 
     def _limited(self, v: float, w: float, dt: float, cmd: Command,

@@ -27,7 +27,8 @@ from typing import Callable
 
 import numpy as np
 
-from delivery_robot_nav.planning.collision_monitor import (APPROACH, STOP, CollisionMonitor,
+from delivery_robot_nav.planning.collision_monitor import (APPROACH, SLOWDOWN, STOP,
+                                                           CollisionMonitor,
                                                            CollisionMonitorConfig)
 from delivery_robot_nav.planning.controller import ControllerConfig, Obstacles, PathController
 from delivery_robot_nav.planning.local_planner import (GridPlanner, LocalPlannerConfig,
@@ -264,6 +265,10 @@ class Navigator:
             else:
                 self.controller._v, self.controller._w, self.controller._a = saved
         v, w = mon.v, mon.w
+        if evading and mon.state == SLOWDOWN:
+            # the slow-down zone would halve the getaway from the person it is for; the
+            # swept footprint found nothing to hit (or the state would be APPROACH)
+            v, w = cmd.v, cmd.w
         reason = cmd.regulated_by if mon.state == 'clear' else mon.reason
         if self._plan_note:
             reason = f'{self._plan_note} ({reason})'
@@ -507,6 +512,12 @@ class Navigator:
         t = np.arange(0.1, cfg.evade_horizon + 1e-9, 0.1)    # from the next instant on
         walk = people.xy[None, :, :] + t[:, None, None] * people.velocity[None, :, :]
         need = self.controller.cfg.robot_radius + people.radius
+        if self.controller.cfg.turn_onto_path_distance > 0.0:
+            # and, as the controller predicts, walkers reaching the path may turn down it
+            turned, which = self.controller._turning_onto_path(
+                walk, people.velocity, self.controller._s_last, t)
+            walk = np.concatenate([walk, turned], axis=1)
+            need = np.concatenate([need, need[which]])
         stay = np.hypot(*(walk - pose[None, None, :2]).transpose(2, 0, 1)) - need[None, :]
         stay_gap = float(stay.min())
         # starts when someone would touch the robot's disc; once moving, goes on until
