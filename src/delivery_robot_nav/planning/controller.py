@@ -267,6 +267,15 @@ class PathController:
         if len(s_ahead) < 2:
             return np.zeros((len(t), 0, 2)), np.zeros(0, dtype=int)
         q = self._points_at(s_ahead)                                        # (m, 2)
+        # only those whose walk's bounding box meets the path's (grown by the distance)
+        # can come that near it (an exact pre-filter: the result is the same)
+        r = cfg.turn_onto_path_distance
+        lo, hi = q.min(axis=0) - r, q.max(axis=0) + r
+        meets = np.all((people.max(axis=0) >= lo) & (people.min(axis=0) <= hi), axis=1)
+        cand = np.flatnonzero(meets)
+        if not len(cand):
+            return np.zeros((len(t), 0, 2)), cand
+        people, velocity = people[:, cand], velocity[cand]
         d = np.hypot(people[:, :, None, 0] - q[None, None, :, 0],
                      people[:, :, None, 1] - q[None, None, :, 1])           # (T, k, m)
         on = d.min(axis=2) <= cfg.turn_onto_path_distance                   # (T, k)
@@ -284,11 +293,12 @@ class PathController:
         i_c = first[which]
         s_c = s_ahead[j[which]]                                             # (m,)
         speed = speed[which]
+        people, which = people[:, which], cand[which]
         after = np.maximum(t[:, None] - t[i_c][None, :], 0.0)               # (T, m)
         along = self._points_at(np.maximum(s_c[None, :] - speed[None, :] * after, 0.0)
                                 .ravel()).reshape(len(t), len(which), 2)
         before = t[:, None] < t[i_c][None, :]
-        return np.where(before[..., None], people[:, which], along), which
+        return np.where(before[..., None], people, along), which
 
     def _yield_speed(self, p, s_robot: float, v: float, obs: Obstacles) -> float:
         """The fastest of v, 3/4 v, ... 0 at which the robot, moving along the path, keeps
