@@ -110,11 +110,7 @@ class CollisionMonitor:
     def _moves_away(self, v: float, w: float, pts: np.ndarray, dt: float = 0.1) -> bool:
         """True when moving at (v, w) for dt brings no point nearer the footprint (and
         none inside it): backing out, or sliding along an obstacle beside the robot."""
-        th = w * dt
-        if abs(w) > 1e-6:
-            x, y = v / w * math.sin(th), v / w * (1.0 - math.cos(th))
-        else:
-            x, y = v * dt, 0.0
+        x, y, th = (float(a[0]) for a in arc_poses(v, w, np.array([dt])))
         c, s = math.cos(th), math.sin(th)
         dx, dy = pts[:, 0] - x, pts[:, 1] - y
         moved = np.column_stack([c * dx + s * dy, -s * dx + c * dy])
@@ -129,13 +125,7 @@ class CollisionMonitor:
         if abs(v) < 1e-6 and abs(w) < 1e-6:
             return math.inf
         t = self._times
-        th = w * t
-        # robot pose at each time along the arc (exact for constant v, w)
-        if abs(w) > 1e-6:
-            x = v / w * np.sin(th)
-            y = v / w * (1.0 - np.cos(th))
-        else:
-            x, y = v * t, np.zeros_like(t)
+        x, y, th = arc_poses(v, w, t)
         c, s = np.cos(th), np.sin(th)
         dx = pts[None, :, 0] - x[:, None]
         dy = pts[None, :, 1] - y[:, None]
@@ -145,6 +135,15 @@ class CollisionMonitor:
         hit = shapely.contains_xy(zone, px.ravel(), py.ravel()).reshape(px.shape)
         rows = np.flatnonzero(hit.sum(axis=1) >= self.cfg.min_points)
         return float(t[rows[0]]) if len(rows) else math.inf
+
+
+def arc_poses(v: float, w: float, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, y, yaw) after moving at constant (v, w) for times t, in the frame of the start
+    pose (exact: a circular arc, or a straight line when w is ~0)."""
+    th = w * t
+    if abs(w) > 1e-6:
+        return v / w * np.sin(th), v / w * (1.0 - np.cos(th)), th
+    return v * t, np.zeros_like(t), th
 
 
 def rectangle_footprint(xmin: float, ymin: float, xmax: float, ymax: float) -> np.ndarray:

@@ -255,13 +255,16 @@ class PathController:
     def _points_at(self, s: np.ndarray) -> np.ndarray:
         return points_at(self.path, self._s, s)
 
-    def _turning_onto_path(self, people, velocity, s_robot: float, t: np.ndarray):
+    def turning_onto_path(self, people, velocity, t: np.ndarray,
+                          s_robot: float | None = None):
         """A second prediction for people whose constant-velocity walk reaches the path
         ahead (within `turn_onto_path_distance`, later than now): from there on they turn
         and walk along the path towards the robot at their speed (walkers at a junction
         the robot is about to cross may take its walkway). Returns their predicted
-        positions (T, m, 2) and which of `people` they are (m,)."""
+        positions (T, m, 2) and which of `people` (T, k, 2) they are (m,). s_robot: the
+        robot's arc length on the path (default: its progress at the last cycle)."""
         cfg = self.cfg
+        s_robot = self._s_last if s_robot is None else s_robot
         reach = min(self._s[-1], s_robot + cfg.max_speed * cfg.yield_horizon)
         s_ahead = np.arange(s_robot, reach + 1e-9, 0.25)
         if len(s_ahead) < 2:
@@ -315,7 +318,7 @@ class PathController:
         people, need = people[:, near], need[near]
         now_gap = np.hypot(*(obs.xy[near] - p).T) - need
         if cfg.turn_onto_path_distance > 0.0:
-            turned, which = self._turning_onto_path(people, obs.velocity[near], s_robot, t)
+            turned, which = self.turning_onto_path(people, obs.velocity[near], t, s_robot)
             people = np.concatenate([people, turned], axis=1)
             need = np.concatenate([need, need[which]])
             now_gap = np.concatenate([now_gap, now_gap[which]])

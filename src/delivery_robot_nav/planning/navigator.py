@@ -29,7 +29,7 @@ import numpy as np
 
 from delivery_robot_nav.planning.collision_monitor import (APPROACH, SLOWDOWN, STOP,
                                                            CollisionMonitor,
-                                                           CollisionMonitorConfig)
+                                                           CollisionMonitorConfig, arc_poses)
 from delivery_robot_nav.planning.controller import ControllerConfig, Obstacles, PathController
 from delivery_robot_nav.planning.local_planner import (GridPlanner, LocalPlannerConfig,
                                                        costs_at, in_grid)
@@ -251,19 +251,19 @@ class Navigator:
             saved = (self.controller._v, self.controller._w, self.controller._a)
             arc = self.controller.compute(pose, dt, walking, near, allow_rotate=False)
             arc_mon = self.monitor.check(arc.v, arc.w, scan_points)
-            back = self.controller.reverse_command(pose, cfg.backup_speed)
             if abs(arc_mon.v) > 1e-3:
                 cmd, mon = arc, arc_mon
                 cmd.regulated_by = 'turning on an arc (no room to turn in place)'
-            elif back is not None and self._rear_free(pose, costmap) and \
-                    abs(self.monitor.check(*back, scan_points).v) > 1e-3:
-                # the way on lies behind and there is no room to turn: back along it
-                self.controller._v, self.controller._w, self.controller._a = saved
-                mon = self.monitor.check(*back, scan_points)
-                cmd.v, cmd.w = back
-                cmd.regulated_by = 'backing along the path (no room to turn)'
             else:
                 self.controller._v, self.controller._w, self.controller._a = saved
+                # the way on lies behind and there is no room to turn: back along it
+                back = self.controller.reverse_command(pose, cfg.backup_speed)
+                if back is not None and self._rear_free(pose, costmap):
+                    back_mon = self.monitor.check(*back, scan_points)
+                    if abs(back_mon.v) > 1e-3:
+                        mon = back_mon
+                        cmd.v, cmd.w = back
+                        cmd.regulated_by = 'backing along the path (no room to turn)'
         v, w = mon.v, mon.w
         if evading and mon.state == SLOWDOWN:
             # the slow-down zone would halve the getaway from the person it is for; the
@@ -514,8 +514,7 @@ class Navigator:
         need = self.controller.cfg.robot_radius + people.radius
         if self.controller.cfg.turn_onto_path_distance > 0.0:
             # and, as the controller predicts, walkers reaching the path may turn down it
-            turned, which = self.controller._turning_onto_path(
-                walk, people.velocity, self.controller._s_last, t)
+            turned, which = self.controller.turning_onto_path(walk, people.velocity, t)
             walk = np.concatenate([walk, turned], axis=1)
             need = np.concatenate([need, need[which]])
         stay = np.hypot(*(walk - pose[None, None, :2]).transpose(2, 0, 1)) - need[None, :]
@@ -525,18 +524,15 @@ class Navigator:
         if stay_gap >= (cfg.evade_margin if going_on else 0.0):
             return None
         costs, origin, res = costmap
+        c, s = math.cos(pose[2]), math.sin(pose[2])
+        rot = np.array([[c, -s], [s, c]])
         best, best_gap = None, stay_gap + 0.01
         for v in (-cfg.evade_speed, -0.5 * cfg.evade_speed, 0.5 * cfg.evade_speed,
                   cfg.evade_speed):
             for w in np.array([-1.0, -0.5, 0.0, 0.5, 1.0]) * min(
                     1.5, self.controller.cfg.max_angular_speed):
-                th = pose[2] + w * t
-                if w:
-                    x = pose[0] + v / w * (np.sin(th) - math.sin(pose[2]))
-                    y = pose[1] - v / w * (np.cos(th) - math.cos(pose[2]))
-                else:
-                    x, y = pose[0] + v * t * math.cos(pose[2]), pose[1] + v * t * math.sin(pose[2])
-                xy = np.column_stack([x, y])
+                lx, ly, _ = arc_poses(v, w, t)
+                xy = pose[:2] + np.column_stack([lx, ly]) @ rot.T
                 if np.any(costs_at(costs, origin, res, xy) >= self.cfg.planner.preferred_cost):
                     continue
                 gap = float((np.hypot(*(walk - xy[:, None, :]).transpose(2, 0, 1))
