@@ -129,10 +129,13 @@ def controller_bench() -> dict:
         speeds += [v] * n
     pts.append(route.points[-1])
     path = np.array(pts)
-    # the campus configuration's prediction (walkers turning onto the path ahead included)
-    from delivery_robot_nav.planning.config import load_path_following_params
-    turn = load_path_following_params()['controller.turn_onto_path_distance']
-    ctrl = PathController(ControllerConfig(turn_onto_path_distance=turn))
+    # the campus configuration's controller (walkers turning onto the path ahead and
+    # crossing the graph's junctions, passing people with room) and robot
+    from delivery_robot_nav.planning.config import load_path_following_params, navigator_config
+    from delivery_robot_nav.sim.robot_model import load_robot_model
+    robot = load_robot_model(share_path('urdf', 'delivery_robot.urdf'))
+    ctrl = PathController(navigator_config(load_path_following_params(), robot).controller)
+    ctrl.set_junctions(graph.junctions())
     ctrl.set_path(path, np.array(speeds))
     rng = np.random.default_rng(2)
     ours, ref = [], []

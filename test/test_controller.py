@@ -4,7 +4,9 @@ import math
 import numpy as np
 import pytest
 
-from delivery_robot_nav.planning.controller import ControllerConfig, Obstacles, PathController
+from delivery_robot_nav.planning.controller import (ControllerConfig, Obstacles, PathController,
+                                                    box_gap)
+from delivery_robot_nav.planning.polyline import project
 
 DT = 0.05
 
@@ -136,6 +138,50 @@ def test_a_walker_about_to_reach_the_path_ahead_is_waited_for_not_raced():
     assert ctrl._yield_speed(np.zeros(2), 0.0, 1.4, gone) == pytest.approx(1.4)
 
 
+def test_a_robot_already_crossing_in_front_of_a_walker_goes_on_rather_than_brake_into_them():
+    # at 1.4 m/s the robot is about to pass in front of someone crossing from its left;
+    # braking now would stop it 0.65 m on, nearer their way: it keeps going (a prediction
+    # that has the robot stop dead where it is brakes to ~0.95 m/s and passes 0.11 m from
+    # them)
+    ctrl = PathController(ControllerConfig())
+    ctrl.set_path(np.array([[0.0, 0.0], [20.0, 0.0]]), np.array([1.4]))
+    ctrl.reset_motion(v=1.4)
+    walker = np.array([[1.2, 2.8, 0.0, -1.5]])
+    _, log = drive(ctrl, (0.0, 0.0, 0.0), 3.0, walker)
+    gaps = [box_gap(row[-1].xy[0] - np.array(row[1:3]), math.cos(row[3]), math.sin(row[3]),
+                    ctrl.cfg.footprint_box) - 0.3 for row in log]
+    assert min(gaps) > 0.2
+    assert min(row[4] for row in log[:20]) > 1.3              # no braking
+
+
+def test_a_walker_passing_a_junction_may_cross_it():
+    cfg = ControllerConfig(junction_radius=2.5, yield_horizon=4.0)
+    ctrl = PathController(cfg)
+    ctrl.set_path(np.array([[0.0, 0.0], [5.0, 0.0], [20.0, 0.0]]), np.array([1.4, 1.4]))
+    ctrl.set_junctions(np.array([[5.0, 0.0], [40.0, 40.0]]))
+    t = np.arange(0.0, 4.0 + 1e-9, 0.2)
+    # walking west in a lane 2.2 m north of the robot's walkway, 1.5 m short of the junction
+    vel = np.array([[-1.2, 0.0]])
+    walk = np.array([6.5, 2.2])[None, None, :] + t[:, None, None] * vel[None]
+    turned, which = ctrl.crossing_junctions(walk, vel, t)
+    assert list(which) == [0]
+    # at (5, 2.2), after 1.25 s, they turn south
+    np.testing.assert_allclose(turned[6, 0], [6.5 - 1.2 * 1.2, 2.2], atol=1e-6)   # t = 1.2
+    np.testing.assert_allclose(turned[7, 0], [5.0, 2.2 - 1.2 * 0.15], atol=1e-6)  # t = 1.4
+    np.testing.assert_allclose(turned[-1, 0], [5.0, 2.2 - 1.2 * (4.0 - 1.25)], atol=1e-6)
+    walker = Obstacles(np.array([[6.5, 2.2]]), vel, np.array([0.3]))
+    careful = ctrl._yield_speed(np.array([1.5, 0.0]), 1.5, 1.4, walker)
+    ctrl.set_junctions(np.zeros((0, 2)))
+    plain = ctrl._yield_speed(np.array([1.5, 0.0]), 1.5, 1.4, walker)
+    assert plain == pytest.approx(1.4) and careful < plain
+    # walking away from it, or far from any, they are not predicted to turn
+    ctrl.set_junctions(np.array([[5.0, 0.0]]))
+    away = np.array([4.0, 2.2])[None, None, :] + t[:, None, None] * vel[None]
+    assert len(ctrl.crossing_junctions(away, vel, t)[1]) == 0
+    wide = np.array([6.5, 3.0])[None, None, :] + t[:, None, None] * vel[None]
+    assert len(ctrl.crossing_junctions(wide, vel, t)[1]) == 0
+
+
 def test_turns_in_place_towards_a_path_behind_it():
     ctrl = PathController(ControllerConfig())
     ctrl.set_path(np.array([[0.0, 0.0], [-10.0, 0.0]]))
@@ -143,6 +189,34 @@ def test_turns_in_place_towards_a_path_behind_it():
     first = log[:10]
     assert all(abs(row[4]) < 1e-9 for row in first) and first[-1][5] != 0.0
     assert first[0][7] == 'rotating to the path'
+
+
+def test_slows_for_a_right_angle_corner_between_long_straights_and_barely_cuts_it():
+    # walkways meet at right angles: at 1.4 m/s pure pursuit (1.7 m lookahead) would cut
+    # the corner by ~0.5 m, into the lane of people walking round its inside
+    ctrl = PathController(ControllerConfig(max_lookahead=2.0))
+    path = np.array([[0.0, 0.0], [20.0, 0.0], [20.0, 20.0]])
+    ctrl.set_path(path, np.array([1.4, 1.4]))
+    _, log = drive(ctrl, (0.0, 0.0, 0.0), 40.0)
+    off = [np.hypot(*(np.array(row[1:3]) - project(path, np.array(row[1:3]))[2]))
+           for row in log]
+    assert max(off) < 0.2
+    assert log[-1][8] and max(row[4] for row in log) > 1.35     # full speed on the straights
+
+
+def test_does_not_turn_in_place_while_someone_walks_by_close():
+    # the path lies behind; someone walks past 1.2 m to the side: turning in place would
+    # swing a corner to 0.45 m of them; the robot waits until they have gone by
+    ctrl = PathController(ControllerConfig())
+    ctrl.set_path(np.array([[0.0, 0.0], [-10.0, 0.0]]))
+    walker = np.array([[3.0, 1.2, -1.2, 0.0]])
+    _, log = drive(ctrl, (0.0, 0.0, 0.0), 8.0, walker)
+    turning = [row for row in log if abs(row[5]) > 1e-6]
+    assert turning, 'never turned'
+    swept = ctrl.cfg.robot_radius + 0.3 + ctrl.cfg.yield_clearance
+    assert min(np.hypot(*row[-1].xy[0]) for row in turning) >= swept - 0.01
+    assert log[0][7] == 'yielding to a person'               # it waited first
+    assert log[-1][1] < -1.0                                  # and then went its way
 
 
 def test_bad_paths_are_refused():

@@ -59,6 +59,19 @@ def test_routes_are_the_fastest_networkx_finds(campus):
         assert route.time == pytest.approx(expected, rel=1e-6, abs=1e-6)
 
 
+def test_junctions_are_the_nodes_where_three_or_more_walkways_meet():
+    doc = square()
+    assert len(RouteGraph.from_geojson(copy.deepcopy(doc)).junctions()) == 0   # corners only
+    # a spur from node 1 to a new node 4, one way only: node 1 now joins three walkways
+    doc['features'].append({'type': 'Feature',
+                            'geometry': {'type': 'Point', 'coordinates': [20, 0]},
+                            'properties': {'id': 4, 'frame': 'map'}})
+    doc['features'].append({'type': 'Feature', 'geometry': {'type': 'MultiLineString'},
+                            'properties': {'id': 99, 'startid': 1, 'endid': 4,
+                                           'metadata': {'speed_limit': 1.0}}})
+    np.testing.assert_allclose(RouteGraph.from_geojson(doc).junctions(), [[10.0, 0.0]])
+
+
 def test_start_and_goal_are_snapped_onto_edges_in_either_direction():
     g = RouteGraph.from_geojson(square(), 'square')
     r = g.plan((3.0, 0.4), (7.0, -0.2))                 # both on the bottom edge

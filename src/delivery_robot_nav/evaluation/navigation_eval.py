@@ -249,24 +249,7 @@ def run_campus_trip(seed: int, pedestrians: int = 10, max_time: float = 400.0,
     d = route.points[1] - route.points[0]
     start = (float(route.points[0][0]), float(route.points[0][1]), math.atan2(d[1], d[0]))
     base = Simulator.from_files(overrides={'seed': seed})
-    # people keep to lanes 1.1 or 2.5 m off the walkway centre (the world's own walk at 1.8 m)
-    # and turn round in them: the scripted crowd cannot step aside for the robot, so
-    # it does not walk across the robot's centre line (the world's own actors still cross
-    # at the ends of their routes); a robot on the centre line passes them at >= 0.5 m
-    # ... on the walkways: the spurs to the stations (slower edges at the route's ends)
-    # are the robot's
-    walk = np.flatnonzero(route.speed_limits >= route.speed_limits.max() - 1e-9)
-    walkway = route.points[walk[0]:walk[-1] + 2] if len(walk) else route.points
-    # and they turn round (crossing the walkway) away from where the robot joins it
-    walkway = _trim(walkway, 8.0)
-    crowd = []
-    for n in range(pedestrians, 0, -1):          # a short route holds fewer
-        try:
-            crowd = crowd_actors(walkway, n, rng, lanes=(1.1, 2.5), cross_lanes=False,
-                                 others=base.world.actors, horizon=max_time)
-            break
-        except ValueError:
-            continue
+    crowd = trip_crowd(route.points, pedestrians, rng, base.world.actors, max_time)
     world = dataclasses.replace(base.world, actors=base.world.actors + crowd)
     sim = Simulator(world, base.robot, base.cfg, seed=seed, start=start)
     if occ is None:
@@ -275,7 +258,8 @@ def run_campus_trip(seed: int, pedestrians: int = 10, max_time: float = 400.0,
     values = load_path_following_params()
     nav = Navigator(navigator_config(values, sim.robot))
 
-    nav.set_goal(route.points, route.speed_limits, route.edge_ids, graph.rerouter(goal_name))
+    nav.set_goal(route.points, route.speed_limits, route.edge_ids, graph.rerouter(goal_name),
+                 junctions=graph.junctions())
     loop = NavigationLoop(sim, det, nav, values['control_rate_hz'])
     footprint = sim.robot.footprint
     radius = sim.cfg.actors.radius
@@ -324,6 +308,32 @@ def run_campus_trip(seed: int, pedestrians: int = 10, max_time: float = 400.0,
             'min_clearance_to_people_m': round(min_clear, 3),
             'pedestrians': len(world.actors),
             'wall_s': round(time.perf_counter() - wall0, 2), 'events': events[-12:]}
+
+
+def trip_crowd(route_points: np.ndarray, n: int, rng: np.random.Generator, others,
+               horizon: float) -> list:
+    """Up to n people walking to and fro along a trip's walkways.
+
+    They keep to lanes 1.1 or 2.5 m off the walkway centre (the world's own walkers use
+    1.8 m) and turn round in them: the scripted crowd cannot step aside for the robot, so
+    it does not walk across the robot's centre line (the world's own walkers still cross
+    at the ends of their routes); a robot on the centre line passes them at >= 0.5 m.
+    Only on the walkways: the spurs to the stations (the route's first and last edges,
+    slower) are the robot's, and a route of two spurs meeting at a junction has no
+    walkway, so no crowd (until 2026-11-30 such routes, 4 of the 210 station pairs, had
+    the crowd put on their spurs). They turn round 8 m from the walkway's ends, away from
+    where the robot joins it; a short walkway holds fewer."""
+    walkway = route_points[1:-1]
+    if len(walkway) < 2:
+        return []
+    walkway = _trim(walkway, 8.0)
+    for k in range(n, 0, -1):
+        try:
+            return crowd_actors(walkway, k, rng, lanes=(1.1, 2.5), cross_lanes=False,
+                                others=others, horizon=horizon)
+        except ValueError:
+            continue
+    return []
 
 
 def _trim(pts: np.ndarray, margin: float) -> np.ndarray:

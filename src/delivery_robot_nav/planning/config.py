@@ -43,6 +43,7 @@ _SPECS = [
     ('controller.rotate_to_heading_angle', float, 'larger heading errors turn in place first', 'rad', 0.05, 3.2, ('ctl', 'rotate_to_heading_angle')),
     ('controller.yield_clearance', float, 'gap kept between the robot and a person', 'm', 0.0, 5.0, ('ctl', 'yield_clearance')),
     ('controller.turn_onto_path_distance', float, 'people whose walk comes this near the path ahead are also predicted to turn onto it towards the robot (0: constant velocity only)', 'm', 0.0, 5.0, ('ctl', 'turn_onto_path_distance')),
+    ('controller.junction_radius', float, 'people walking past a walkway junction this near are also predicted to turn there and cross it (0: off; junctions are the route graph nodes of degree >= 3)', 'm', 0.0, 10.0, ('ctl', 'junction_radius')),
     ('controller.yield_horizon', float, 'prediction horizon for people', 's', 0.0, 20.0, ('ctl', 'yield_horizon')),
     ('monitor.stop_margin', float, 'nothing may come closer to the footprint', 'm', 0.0, 2.0, ('mon', 'stop_margin')),
     ('monitor.slowdown_margin', float, 'points this near the footprint slow the robot', 'm', 0.0, 5.0, ('mon', 'slowdown_margin')),
@@ -105,7 +106,8 @@ def navigator_config(values: dict, robot) -> NavigatorConfig:
     footprint = ((xmin, ymin), (xmax, ymin), (xmax, ymax), (xmin, ymax))
     # the disc around the footprint used to predict encounters with people
     radius = math.hypot(max(-xmin, xmax), max(-ymin, ymax))
-    ctl = ControllerConfig(robot_radius=radius, **parts['ctl'])
+    ctl = ControllerConfig(robot_radius=radius, footprint_box=(xmin, ymin, xmax, ymax),
+                           **parts['ctl'])
     if ctl.min_lookahead > ctl.max_lookahead:
         raise ParamError('controller.min_lookahead must not exceed controller.max_lookahead')
     return NavigatorConfig(controller=ctl, monitor=CollisionMonitorConfig(**parts['mon']),

@@ -10,11 +10,15 @@ and the tracked obstacles:
    turns and lower limits ahead are anticipated: each vertex's allowed speed must be
    reachable at the deceleration limit), by proximity to obstacles (nearer than `proximity_distance`), by the braking distance to
    the goal (sqrt(2 a d)), and by people: each tracked object is predicted at constant
-   velocity for `yield_horizon` s; the robot's own future along the path is predicted at
-   a few candidate speeds, and the fastest candidate that keeps `yield_clearance` between
-   the two discs the whole time wins (0: wait for the person to pass);
+   velocity for `yield_horizon` s (and, as second guesses, turning down the path ahead
+   towards the robot or crossing a junction they walk past); the robot's own future along
+   the path is predicted for a few candidate speeds, reached from its speed now at the
+   acceleration limits, and the fastest candidate that keeps `yield_clearance` between
+   its footprint (grown by a tracking margin) and every person's disc the whole time
+   wins (0: wait for the person to pass);
 4. angular rate v * curvature; at the start, or when the path turns behind it, the robot
-   first rotates in place towards the lookahead point;
+   first rotates in place towards the lookahead point (not while someone walks within
+   `yield_clearance` of the disc its corners sweep);
 5. limits: velocity, acceleration, deceleration and jerk (change of acceleration per
    second), both linear and angular.
 Plain numpy; about 0.1 ms per cycle (bench `controller_cycle`).
@@ -49,12 +53,31 @@ class ControllerConfig:
     approach_speed: float = 0.05        # m/s, creep speed in the last centimetres
     rotate_to_heading_angle: float = 0.8  # rad, larger heading errors: turn in place first
     rotate_gain: float = 1.5            # 1/s
-    robot_radius: float = 0.45          # m, disc around the footprint for predictions
+    robot_radius: float = 0.45          # m, disc around the footprint (quick pre-filters)
+    footprint_box: tuple = (-0.35, -0.275, 0.35, 0.275)  # m, xmin, ymin, xmax, ymax
+    tracking_margin: float = 0.1        # m the footprint is grown by in predictions
     yield_clearance: float = 0.5        # m kept between the robot's and a person's discs
     yield_horizon: float = 3.0          # s of prediction
     yield_step: float = 0.2             # s between predicted instants
     turn_onto_path_distance: float = 0.0  # m: people reaching the path ahead may turn onto it
+    junction_radius: float = 0.0        # m: people passing this near a junction may cross it
     search_window: float = 3.0          # m of path searched ahead for progress
+
+
+def _clamp(x: float, lo: float, hi: float) -> float:
+    return float(min(max(x, lo), hi))
+
+
+def box_gap(rel: np.ndarray, cos_yaw, sin_yaw, box) -> np.ndarray:
+    """Distance from points `rel` (..., 2; relative to the robot's centre, world axes) to
+    the robot's footprint box (xmin, ymin, xmax, ymax in its own frame) heading yaw; 0
+    inside. cos_yaw / sin_yaw broadcast against rel[..., 0]."""
+    dx = cos_yaw * rel[..., 0] + sin_yaw * rel[..., 1]
+    dy = -sin_yaw * rel[..., 0] + cos_yaw * rel[..., 1]
+    x0, y0, x1, y1 = box
+    ex = np.maximum(np.maximum(x0 - dx, dx - x1), 0.0)
+    ey = np.maximum(np.maximum(y0 - dy, dy - y1), 0.0)
+    return np.sqrt(ex * ex + ey * ey)
 
 
 @dataclass
@@ -85,6 +108,16 @@ class PathController:
         self._s_last = 0.0                    # arc length of the robot's last projection
         self._v = self._w = self._a = 0.0
         self._rotating = True
+        self._junctions = np.zeros((0, 2))
+
+    def set_junctions(self, points):
+        """Where walkways meet (the route graph's nodes of degree >= 3), in the path's
+        frame: people walking past one may turn there and cross it (`junction_radius`).
+        Kept across paths (detours keep the walkways' junctions)."""
+        pts = np.asarray(points, dtype=float).reshape(-1, 2)
+        if not np.all(np.isfinite(pts)):
+            raise ValueError('junction points must be finite')
+        self._junctions = pts
 
     def set_path(self, points: np.ndarray, speed_limits: np.ndarray | None = None):
         pts = np.asarray(points, dtype=float).reshape(-1, 2)
@@ -103,14 +136,18 @@ class PathController:
         self._seg_speed = np.minimum(speeds, self.cfg.max_speed)
         seg = np.hypot(*np.diff(pts, axis=0).T)
         self._s = arc_lengths(pts)
+        self._dir = np.diff(pts, axis=0) / seg[:, None]        # unit direction per segment
         # the speed each vertex allows: its segments' limits, regulated by the turn there
-        # (radius from the turning angle over the neighbouring segments)
+        # (radius from the turning angle over the neighbouring segments, at most twice the
+        # short lookahead of each: pure pursuit rounds a corner between long straights over
+        # about its lookahead, whatever the straights' length, and cuts it by ~0.3 of that)
         cfg = self.cfg
         heading = np.arctan2(*np.diff(pts, axis=0).T[::-1])
         turn = np.abs(wrap_angle(np.diff(heading)))
         radius = np.full(len(pts), np.inf)
+        near = np.minimum(seg, 2.0 * cfg.min_lookahead)
         with np.errstate(divide='ignore'):
-            radius[1:-1] = 0.5 * (seg[:-1] + seg[1:]) / np.where(turn > 1e-9, turn, 0.0)
+            radius[1:-1] = 0.5 * (near[:-1] + near[1:]) / np.where(turn > 1e-9, turn, 0.0)
         vmax = np.minimum(np.concatenate([speeds[:1], speeds]), np.concatenate([speeds, speeds[-1:]]))
         reg = np.where(radius < cfg.regulated_min_radius,
                        np.maximum(cfg.min_regulated_speed, vmax * radius / cfg.regulated_min_radius),
@@ -153,7 +190,7 @@ class PathController:
             cmd = Command(0.0, 0.0, True, 'goal reached', cte, 0.0)
             return self._limited(0.0, 0.0, dt, cmd)
         speed_now = max(self._v, 0.0)
-        L = float(np.clip(speed_now * cfg.lookahead_time, cfg.min_lookahead, cfg.max_lookahead))
+        L = _clamp(speed_now * cfg.lookahead_time, cfg.min_lookahead, cfg.max_lookahead)
         target = self._point_at(min(s_robot + L, self._s[-1]))
         c, s = math.cos(yaw), math.sin(yaw)
         d = target - p
@@ -164,8 +201,15 @@ class PathController:
         if allow_rotate and (abs(heading_error) > cfg.rotate_to_heading_angle or (
                 self._rotating and abs(heading_error) > 0.2)):
             self._rotating = True
-            w = float(np.clip(cfg.rotate_gain * heading_error, -cfg.max_angular_speed,
-                              cfg.max_angular_speed))
+            spin_time = min(abs(heading_error) / (0.5 * cfg.max_angular_speed), 4.0)
+            if obstacles is not None and self._spin_too_close(p, obstacles, spin_time):
+                # turning in place swings the corners round the whole circumscribed disc:
+                # not while someone walks by that near
+                return self._limited(0.0, 0.0, dt, Command(0.0, 0.0, False,
+                                                           'yielding to a person', cte,
+                                                           remaining))
+            w = _clamp(cfg.rotate_gain * heading_error, -cfg.max_angular_speed,
+                       cfg.max_angular_speed)
             return self._limited(0.0, w, dt, Command(0.0, w, False, 'rotating to the path',
                                                      cte, remaining))
         self._rotating = False
@@ -182,14 +226,15 @@ class PathController:
             if reg < v:
                 v, why = reg, 'proximity'
         # what lies ahead within braking distance: slower segments and tight turns must be
-        # reachable at the deceleration limit (0.8 of it, as a margin)
+        # reachable at the deceleration limit (0.8 of it, as a margin) by the time the
+        # lookahead point gets there (when the robot starts to turn)
         decel = 0.8 * cfg.max_decel
         horizon = s_robot + v * v / (2.0 * decel) + L
         j0 = int(np.searchsorted(self._s, s_robot, side='right'))
         j1 = int(np.searchsorted(self._s, horizon, side='right'))
         if j1 > j0:
             ahead = np.sqrt(self._vertex_speed[j0:j1] ** 2
-                            + 2.0 * decel * np.maximum(self._s[j0:j1] - s_robot, 0.0))
+                            + 2.0 * decel * np.maximum(self._s[j0:j1] - s_robot - L, 0.0))
             i = int(np.argmin(ahead))
             if ahead[i] < v:
                 v, why = float(ahead[i]), ('turn ahead' if self._vertex_speed[j0 + i] <
@@ -199,10 +244,10 @@ class PathController:
         if brake < v:
             v, why = max(brake, cfg.approach_speed), 'goal approach'
         if obstacles is not None and len(obstacles.xy):
-            safe = self._yield_speed(p, s_robot, v, obstacles)
+            safe = self._yield_speed(p, s_robot, v, obstacles, yaw)
             if safe < v:
                 v, why = safe, 'yielding to a person' if safe == 0.0 else 'pedestrian ahead'
-        w = float(np.clip(v * curvature, -cfg.max_angular_speed, cfg.max_angular_speed))
+        w = _clamp(v * curvature, -cfg.max_angular_speed, cfg.max_angular_speed)
         if abs(w) >= cfg.max_angular_speed and abs(curvature) > 1e-9:
             v = min(v, cfg.max_angular_speed / abs(curvature))
         return self._limited(v, w, dt, Command(v, w, False, why, cte, remaining), curvature)
@@ -239,7 +284,7 @@ class PathController:
         A, B = a[lo:hi], b[lo:hi]
         d = B - A
         L2 = np.maximum(np.einsum('ij,ij->i', d, d), 1e-12)
-        f = np.clip(np.einsum('ij,ij->i', p - A, d) / L2, 0.0, 1.0)
+        f = np.minimum(np.maximum(np.einsum('ij,ij->i', p - A, d) / L2, 0.0), 1.0)
         q = A + f[:, None] * d
         dist = np.hypot(*(q - p).T)
         j = int(np.argmin(dist))
@@ -254,6 +299,12 @@ class PathController:
 
     def _points_at(self, s: np.ndarray) -> np.ndarray:
         return points_at(self.path, self._s, s)
+
+    def _directions_at(self, s: np.ndarray) -> np.ndarray:
+        """Unit direction of the path at arc lengths s (shape s.shape + (2,))."""
+        i = np.minimum(np.maximum(np.searchsorted(self._s, s, side='right') - 1, 0),
+                       len(self._dir) - 1)
+        return self._dir[i]
 
     def turning_onto_path(self, people, velocity, t: np.ndarray,
                           s_robot: float | None = None):
@@ -279,55 +330,146 @@ class PathController:
         if not len(cand):
             return np.zeros((len(t), 0, 2)), cand
         people, velocity = people[:, cand], velocity[cand]
-        d = np.hypot(people[:, :, None, 0] - q[None, None, :, 0],
-                     people[:, :, None, 1] - q[None, None, :, 1])           # (T, k, m)
-        on = d.min(axis=2) <= cfg.turn_onto_path_distance                   # (T, k)
-        first = np.argmax(on, axis=0)                                       # (k,)
-        k = np.arange(on.shape[1])
-        j = np.argmin(d[first, k], axis=1)                                  # (k,)
+        # the first instant (from t[0] on) each walk comes within r of each path sample:
+        # |p0 + u tau - q|^2 = r^2, the earlier root (k, m)
+        rx = people[0, :, None, 0] - q[None, :, 0]                          # (k, m)
+        ry = people[0, :, None, 1] - q[None, :, 1]
+        vx, vy = velocity[:, None, 0], velocity[:, None, 1]
+        a = np.maximum(vx * vx + vy * vy, 1e-12)
+        b = 2.0 * (rx * vx + ry * vy)
+        c = rx * rx + ry * ry - r * r
+        disc = b * b - 4.0 * a * c
+        root = (-b - np.sqrt(np.maximum(disc, 0.0))) / (2.0 * a)
+        tau = np.where(c <= 0.0, 0.0, np.where((disc >= 0.0) & (root >= 0.0), root, np.inf))
+        j = np.argmin(tau, axis=1)                                          # (k,)
+        k = np.arange(len(j))
+        tau = tau[k, j] + t[0]                                              # (k,)
+        reaches = tau <= t[-1]
         # someone on the path already counts while crossing it (not walking along it)
         along_dir = q[np.minimum(j + 1, len(q) - 1)] - q[np.maximum(j - 1, 0)]
         along_dir /= np.maximum(np.hypot(*along_dir.T), 1e-9)[:, None]
         speed = np.hypot(*velocity.T)
         crossing = np.abs(np.einsum('ij,ij->i', velocity, along_dir)) < 0.7 * speed
-        which = np.flatnonzero(on.any(axis=0) & ((first > 0) | crossing))
+        which = np.flatnonzero(reaches & ((tau > t[0]) | crossing))
         if not len(which):
             return np.zeros((len(t), 0, 2)), which
-        i_c = first[which]
+        tau = tau[which]
         s_c = s_ahead[j[which]]                                             # (m,)
         speed = speed[which]
         people, which = people[:, which], cand[which]
-        after = np.maximum(t[:, None] - t[i_c][None, :], 0.0)               # (T, m)
+        after = np.maximum(t[:, None] - tau[None, :], 0.0)                  # (T, m)
         along = self._points_at(np.maximum(s_c[None, :] - speed[None, :] * after, 0.0)
                                 .ravel()).reshape(len(t), len(which), 2)
-        before = t[:, None] < t[i_c][None, :]
+        before = t[:, None] < tau[None, :]
         return np.where(before[..., None], people, along), which
 
-    def _yield_speed(self, p, s_robot: float, v: float, obs: Obstacles) -> float:
+    def crossing_junctions(self, people, velocity, t: np.ndarray):
+        """A second prediction for people whose constant-velocity walk passes a junction
+        within `junction_radius` (but not through it) later than now: at the point of
+        their walk nearest to it they turn and walk straight through it at their speed
+        (someone in a walkway's lane who crosses the walkway at a junction, as people do).
+        people (T, k, 2) at the instants t; returns positions (T, m, 2) and which of
+        `people` they are (m,)."""
+        none = np.zeros((len(t), 0, 2)), np.zeros(0, dtype=int)
+        r = self.cfg.junction_radius
+        if r <= 0.0 or not len(self._junctions) or not people.shape[1]:
+            return none
+        # only junctions within the walks' bounding box (grown by r) can be passed
+        lo, hi = people.min(axis=(0, 1)) - r, people.max(axis=(0, 1)) + r
+        junctions = self._junctions[np.all((self._junctions >= lo) & (self._junctions <= hi),
+                                           axis=1)]
+        if not len(junctions):
+            return none
+        p0 = people[0] - t[0] * velocity                                    # (k, 2) at t = 0
+        speed = np.hypot(*velocity.T)
+        reach = speed * t[-1] + r
+        rel = junctions[None, :, :] - p0[:, None, :]                        # (k, n, 2)
+        near = np.all(np.abs(rel) <= reach[:, None, None], axis=2) & (speed[:, None] > 0.1)
+        if not near.any():
+            return none
+        tau = (np.einsum('knd,kd->kn', rel, velocity)
+               / np.maximum(speed * speed, 1e-9)[:, None])                  # (k, n)
+        miss = np.hypot(*(rel - tau[..., None] * velocity[:, None, :]).transpose(2, 0, 1))
+        turns = near & (tau > 0.0) & (tau < t[-1]) & (miss <= r) & (miss > 0.3)
+        which = np.flatnonzero(turns.any(axis=1))
+        if not len(which):
+            return none
+        tau = np.where(turns, tau, np.inf)[which]
+        j = np.argmin(tau, axis=1)
+        tau = tau[np.arange(len(which)), j]                                 # (m,)
+        corner = p0[which] + tau[:, None] * velocity[which]                 # (m, 2)
+        heading = junctions[j] - corner
+        heading *= (speed[which] / np.maximum(np.hypot(*heading.T), 1e-9))[:, None]
+        after = np.maximum(t[:, None] - tau[None, :], 0.0)[..., None]       # (T, m, 1)
+        turned = corner[None] + after * heading[None]
+        before = (t[:, None] < tau[None, :])[..., None]
+        return np.where(before, people[:, which], turned), which
+
+    def hypotheses(self, people, velocity, t: np.ndarray, s_robot: float | None = None):
+        """Every prediction besides walking on at constant velocity: turning onto the path
+        ahead and crossing a junction. people (T, k, 2) at the instants t; returns
+        positions (T, m, 2) and which of `people` each is (m,)."""
+        parts = []
+        if self.cfg.turn_onto_path_distance > 0.0:
+            parts.append(self.turning_onto_path(people, velocity, t, s_robot))
+        if self.cfg.junction_radius > 0.0:
+            parts.append(self.crossing_junctions(people, velocity, t))
+        if not parts:
+            return np.zeros((len(t), 0, 2)), np.zeros(0, dtype=int)
+        return (np.concatenate([q for q, _ in parts], axis=1),
+                np.concatenate([w for _, w in parts]))
+
+    def _spin_too_close(self, p, obs: Obstacles, horizon: float) -> bool:
+        """Someone walking comes within `yield_clearance` of the disc the footprint sweeps
+        turning in place at p within `horizon` s (the turn's duration; constant
+        velocity)."""
+        if not len(obs.xy):
+            return False
+        t = np.arange(0.0, horizon + 1e-9, 0.25)
+        walk = obs.xy[None] + t[:, None, None] * obs.velocity[None]          # (T, k, 2)
+        gap = np.hypot(walk[..., 0] - p[0], walk[..., 1] - p[1]) - obs.radius[None, :]
+        return bool(np.min(gap) < self.cfg.robot_radius + self.cfg.yield_clearance)
+
+    def _yield_speed(self, p, s_robot: float, v: float, obs: Obstacles,
+                     yaw: float | None = None) -> float:
         """The fastest of v, 3/4 v, ... 0 at which the robot, moving along the path, keeps
-        `yield_clearance` from every person's predicted disc over the horizon."""
+        `yield_clearance` between its footprint (grown by `tracking_margin`, heading along
+        the path) and every person's predicted disc over the horizon. The robot's offset
+        from the path now (p) and from its heading (yaw; default: along the path) are
+        predicted to fade out over `max_lookahead` of travel."""
         cfg = self.cfg
         t = np.arange(0.0, cfg.yield_horizon + 1e-9, cfg.yield_step)
         people = obs.xy[None, :, :] + t[:, None, None] * obs.velocity[None, :, :]   # (T, k, 2)
-        need = cfg.robot_radius + obs.radius + cfg.yield_clearance                  # (k,)
+        need = obs.radius + cfg.yield_clearance + cfg.tracking_margin  # (k,) from the box
         # only people who could come near within the horizon matter
         near = np.hypot(*(obs.xy - p).T) <= (v + np.hypot(*obs.velocity.T)) * cfg.yield_horizon \
-            + need
+            + need + cfg.robot_radius
         if not near.any():
             return v
         people, need = people[:, near], need[near]
-        now_gap = np.hypot(*(obs.xy[near] - p).T) - need
-        if cfg.turn_onto_path_distance > 0.0:
-            turned, which = self.turning_onto_path(people, obs.velocity[near], t, s_robot)
+        turned, which = self.hypotheses(people, obs.velocity[near], t, s_robot)
+        if len(which):
             people = np.concatenate([people, turned], axis=1)
             need = np.concatenate([need, need[which]])
-            now_gap = np.concatenate([now_gap, now_gap[which]])
         scales = np.array([1.0, 0.75, 0.5, 0.25, 0.0])
-        # the robot's predicted positions for every candidate speed at once: (c, T, 2)
-        ahead = self._points_at(np.minimum(s_robot + (v * scales)[:, None] * t[None, :],
-                                           self._s[-1]))
+        # the robot's predicted positions for every candidate speed at once: (c, T, 2),
+        # getting there from its speed now at the acceleration / deceleration limits (a
+        # robot at 1.4 m/s that decides to stop still rolls 0.65 m: into the crossing walker's
+        # way, when going on would have cleared it)
+        s_pred = np.minimum(s_robot + self._travel(v * scales, t), self._s[-1])
+        ahead, u = self._points_at(s_pred), self._directions_at(s_pred)
+        cos_h, sin_h = u[..., 0], u[..., 1]                                 # (c, T)
+        fade = np.maximum(1.0 - (s_pred - s_robot) / cfg.max_lookahead, 0.0)        # (c, T)
+        ahead = ahead + (np.asarray(p, dtype=float) - self._point_at(s_robot)) * fade[..., None]
+        if yaw is not None:
+            d0 = self._directions_at(np.array(s_robot))
+            err = wrap_angle(yaw - math.atan2(d0[1], d0[0]))
+            if abs(err) > 1e-3:
+                ang = np.arctan2(sin_h, cos_h) + err * fade
+                cos_h, sin_h = np.cos(ang), np.sin(ang)
         diff = people[None, :, :, :] - ahead[:, :, None, :]                  # (c, T, k, 2)
-        gap = np.sqrt(diff[..., 0] ** 2 + diff[..., 1] ** 2) - need
+        gap = box_gap(diff, cos_h[:, :, None], sin_h[:, :, None], cfg.footprint_box) - need
+        now_gap = gap[0, 0]                                     # where the robot is now
         # a person already closer than the clearance: only moving away from them is ok
         ok = np.all((gap >= 0) | (gap >= now_gap[None, None, :] - 1e-6), axis=(1, 2))
         good = np.flatnonzero(ok)
@@ -340,11 +482,21 @@ class PathController:
         # speed does (a walker coming head-on, or one who may turn down the path), the
         # robot stops, and the navigator may make way, rather than drive at them
         worst = gap.min(axis=(1, 2))
-        no_contact = worst > 0.1 - cfg.yield_clearance
+        no_contact = worst > -cfg.yield_clearance       # the grown footprint touches nobody
         if not no_contact.any():
             return 0.0
         pick = np.where(no_contact, worst + 1e-6 * scales, -np.inf)
         return float(v * scales[int(np.argmax(pick))])
+
+    def _travel(self, targets: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Distance (c, T) covered by the time t when changing from the speed now to each
+        target speed at the acceleration (or deceleration) limit and keeping it."""
+        cfg = self.cfg
+        v0 = max(self._v, 0.0)
+        a = np.where(targets >= v0, cfg.max_accel, -cfg.max_decel)[:, None]     # (c, 1)
+        t1 = ((targets - v0) / a[:, 0])[:, None]                                # >= 0
+        tt = np.minimum(t[None, :], t1)
+        return v0 * tt + 0.5 * a * tt * tt + targets[:, None] * np.maximum(t[None, :] - t1, 0.0)
 
     def _limited(self, v: float, w: float, dt: float, cmd: Command,
                  curvature: float | None = None) -> Command:
@@ -352,7 +504,7 @@ class PathController:
         curvature, the angular rate follows the limited speed (the arc is kept)."""
         cfg = self.cfg
         dt = max(dt, 1e-3)
-        v = float(np.clip(v, -cfg.max_reverse_speed, cfg.max_speed))
+        v = _clamp(v, -cfg.max_reverse_speed, cfg.max_speed)
         a_want = (v - self._v) / dt
         a_lo, a_hi = -cfg.max_decel, cfg.max_accel
         # jerk: the acceleration may change by at most max_jerk * dt per cycle, but braking
@@ -360,14 +512,18 @@ class PathController:
         a_hi = min(a_hi, self._a + cfg.max_jerk * dt)
         if v > 0.0 or self._v <= 0.0:
             a_lo = max(a_lo, self._a - cfg.max_jerk * dt)
-        a = float(np.clip(a_want, a_lo, max(a_lo, a_hi)))
+        a = _clamp(a_want, a_lo, max(a_lo, a_hi))
         v_new = self._v + a * dt
-        if (self._v - v) * (v_new - v) < 0:            # do not overshoot the target
-            v_new, a = v, (v - self._v) / dt
+        # never past the target nor away from it (braking at the jerk-limited rate would
+        # otherwise carry a stop on into reversing)
+        lo, hi = min(self._v, v), max(self._v, v)
+        if not lo <= v_new <= hi:
+            v_new = min(max(v_new, lo), hi)
+            a = (v_new - self._v) / dt
         if curvature is not None:
-            w = float(np.clip(v_new * curvature, -cfg.max_angular_speed, cfg.max_angular_speed))
+            w = _clamp(v_new * curvature, -cfg.max_angular_speed, cfg.max_angular_speed)
         w_step = cfg.max_angular_accel * dt
-        w_new = float(np.clip(w, self._w - w_step, self._w + w_step))
+        w_new = _clamp(w, self._w - w_step, self._w + w_step)
         self._v, self._w, self._a = v_new, w_new, a
         cmd.v, cmd.w = v_new, w_new
         return cmd

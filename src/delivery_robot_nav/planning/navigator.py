@@ -30,7 +30,8 @@ import numpy as np
 from delivery_robot_nav.planning.collision_monitor import (APPROACH, SLOWDOWN, STOP,
                                                            CollisionMonitor,
                                                            CollisionMonitorConfig, arc_poses)
-from delivery_robot_nav.planning.controller import ControllerConfig, Obstacles, PathController
+from delivery_robot_nav.planning.controller import (ControllerConfig, Obstacles, PathController,
+                                                    box_gap)
 from delivery_robot_nav.planning.local_planner import (GridPlanner, LocalPlannerConfig,
                                                        costs_at, in_grid)
 from delivery_robot_nav.planning.polyline import arc_lengths, points_at, project
@@ -105,15 +106,17 @@ class Navigator:
 
     # ------------------------------------------------------------------ goals
     def set_goal(self, points, speed_limits=None, edge_ids=None,
-                 reroute: Reroute | None = None, t: float = 0.0):
+                 reroute: Reroute | None = None, t: float = 0.0, junctions=None):
         """A new global path (start ... goal); `edge_ids` per segment and `reroute` when
-        it is a route on the graph. Raises ValueError for an unusable path."""
+        it is a route on the graph, with the graph's `junctions` ((n, 2), where people
+        may cross). Raises ValueError for an unusable path."""
         pts = np.asarray(points, dtype=float).reshape(-1, 2)
         if len(pts) < 2 or not np.all(np.isfinite(pts)):
             raise ValueError('a goal path needs at least 2 finite points')
         speeds = (np.full(len(pts) - 1, self.cfg.controller.max_speed) if speed_limits is None
                   else np.asarray(speed_limits, dtype=float))
         edges = list(edge_ids) if edge_ids is not None else [-1] * (len(pts) - 1)
+        self.controller.set_junctions(np.zeros((0, 2)) if junctions is None else junctions)
         self._global = (pts, speeds, edges)
         self._reroute = reroute
         self.goal = pts[-1].copy()
@@ -511,16 +514,18 @@ class Navigator:
         cfg = self.cfg
         t = np.arange(0.1, cfg.evade_horizon + 1e-9, 0.1)    # from the next instant on
         walk = people.xy[None, :, :] + t[:, None, None] * people.velocity[None, :, :]
-        need = self.controller.cfg.robot_radius + people.radius
-        if self.controller.cfg.turn_onto_path_distance > 0.0:
-            # and, as the controller predicts, walkers reaching the path may turn down it
-            turned, which = self.controller.turning_onto_path(walk, people.velocity, t)
+        need = people.radius
+        # and, as the controller predicts, walkers may turn down the path or cross a junction
+        turned, which = self.controller.hypotheses(walk, people.velocity, t)
+        if len(which):
             walk = np.concatenate([walk, turned], axis=1)
             need = np.concatenate([need, need[which]])
-        stay = np.hypot(*(walk - pose[None, None, :2]).transpose(2, 0, 1)) - need[None, :]
-        stay_gap = float(stay.min())
-        # starts when someone would touch the robot's disc; once moving, goes on until
-        # the gap has `evade_margin` to spare
+        box = self.controller.cfg.footprint_box
+        # gaps between the people's discs and the footprint
+        stay_gap = float((box_gap(walk - pose[:2], math.cos(pose[2]), math.sin(pose[2]), box)
+                          - need[None, :]).min())
+        # starts when someone would touch the footprint; once moving, goes on until the
+        # gap has `evade_margin` to spare
         if stay_gap >= (cfg.evade_margin if going_on else 0.0):
             return None
         costs, origin, res = costmap
@@ -531,12 +536,13 @@ class Navigator:
                   cfg.evade_speed):
             for w in np.array([-1.0, -0.5, 0.0, 0.5, 1.0]) * min(
                     1.5, self.controller.cfg.max_angular_speed):
-                lx, ly, _ = arc_poses(v, w, t)
+                lx, ly, th = arc_poses(v, w, t)
                 xy = pose[:2] + np.column_stack([lx, ly]) @ rot.T
                 if np.any(costs_at(costs, origin, res, xy) >= self.cfg.planner.preferred_cost):
                     continue
-                gap = float((np.hypot(*(walk - xy[:, None, :]).transpose(2, 0, 1))
-                             - need[None, :]).min())
+                yaw = pose[2] + th
+                gap = float((box_gap(walk - xy[:, None, :], np.cos(yaw)[:, None],
+                                     np.sin(yaw)[:, None], box) - need[None, :]).min())
                 if gap > best_gap:
                     best, best_gap = (v, w), gap
         return best

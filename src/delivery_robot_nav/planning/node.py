@@ -193,7 +193,8 @@ class PathFollowingNode(Node):
                 if len(pts) > len(speeds) + 1:
                     speeds = np.insert(speeds, 0, speeds[0])
                     edges = [-1] + list(edges)
-                self.nav.set_goal(pts, speeds, edges, graph.rerouter(target, snap), t)
+                self.nav.set_goal(pts, speeds, edges, graph.rerouter(target, snap), t,
+                                  junctions=graph.junctions())
             else:
                 self.nav.set_goal(np.vstack([start, goal_xy]), None, None, None, t)
         except (RouteGraphError, ValueError) as exc:

@@ -15,8 +15,8 @@ def points_at(pts: np.ndarray, cum: np.ndarray, s) -> np.ndarray:
     """Points at arc lengths s (any shape; result shape s.shape + (2,)), clamped to the
     polyline; cum = arc_lengths(pts)."""
     s = np.asarray(s, dtype=float)
-    i = np.clip(np.searchsorted(cum, s, side='right') - 1, 0, len(pts) - 2)
-    f = np.clip((s - cum[i]) / np.maximum(cum[i + 1] - cum[i], 1e-12), 0.0, 1.0)
+    i = np.minimum(np.maximum(np.searchsorted(cum, s, side='right') - 1, 0), len(pts) - 2)
+    f = np.minimum(np.maximum((s - cum[i]) / np.maximum(cum[i + 1] - cum[i], 1e-12), 0.0), 1.0)
     return pts[i] + f[..., None] * (pts[i + 1] - pts[i])
 
 

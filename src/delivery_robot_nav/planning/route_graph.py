@@ -254,6 +254,13 @@ class RouteGraph:
         q = a + f * d
         return _Snap(k, q, f, float(np.hypot(*(q - p))))
 
+    def junctions(self) -> np.ndarray:
+        """(n, 2) positions of the nodes where three or more walkways meet (either
+        direction counts once)."""
+        und = self.graph.to_undirected(as_view=True)
+        xy = [self.graph.nodes[n]['xy'] for n in self.graph.nodes if und.degree(n) >= 3]
+        return np.array(xy, dtype=float).reshape(-1, 2)
+
     def station(self, name: str) -> np.ndarray:
         if name not in self.stations:
             raise RouteGraphError(f'unknown station "{name}" (known: '

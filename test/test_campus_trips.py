@@ -1,0 +1,33 @@
+"""The campus trips' scenario (evaluation/navigation_eval.py): where the added crowd walks."""
+import numpy as np
+import pytest
+
+from delivery_robot_nav.common.paths import share_path
+from delivery_robot_nav.evaluation.navigation_eval import trip_crowd
+from delivery_robot_nav.planning.polyline import project
+from delivery_robot_nav.planning.route_graph import RouteGraph
+
+
+@pytest.fixture(scope='module')
+def campus():
+    return RouteGraph.from_file(share_path('config', 'campus_route_graph.geojson'))
+
+
+def test_the_crowd_walks_the_walkways_in_lanes_and_leaves_the_station_spurs_to_the_robot(campus):
+    route = campus.plan(campus.station('dorm_north'), 'biology')
+    crowd = trip_crowd(route.points, 10, np.random.default_rng(0), [], 120.0)
+    assert len(crowd) == 10
+    walkway = route.points[1:-1]
+    times = np.arange(0.0, 120.0, 0.5)
+    for person in crowd:
+        xy = person.poses_at(times)[:, :2]
+        off = np.array([np.hypot(*(p - project(walkway, p)[2])) for p in xy])
+        assert np.all(off <= 2.5 + 1e-6)                # on the walkways (lanes 1.1 / 2.5 m)
+        for station in (route.points[0], route.points[-1]):
+            assert np.min(np.hypot(*(xy - station).T)) > 8.0
+
+
+def test_a_route_of_two_station_spurs_gets_no_crowd(campus):
+    route = campus.plan(campus.station('library'), 'student_union')
+    assert len(route.points) == 3                       # spur, junction, spur
+    assert trip_crowd(route.points, 10, np.random.default_rng(0), [], 120.0) == []
