@@ -170,6 +170,23 @@ class PathController:
     def reset_motion(self, v: float = 0.0, w: float = 0.0):
         self._v, self._w, self._a = v, w, 0.0
 
+    def motion_state(self) -> tuple[float, float, float]:
+        """(v, w, acceleration) of the last command, to try a command and take it back
+        (`restore_motion`)."""
+        return self._v, self._w, self._a
+
+    def restore_motion(self, state: tuple[float, float, float]):
+        self._v, self._w, self._a = state
+
+    def continue_on(self, points: np.ndarray, speed_limits: np.ndarray | None = None):
+        """A new path that the motion carries over to (a detour, the route again): speed
+        and turn rate stay, the acceleration restarts at 0, and a turn in place under way
+        goes on only while standing."""
+        v, w, rotating = self._v, self._w, self._rotating
+        self.set_path(points, speed_limits)
+        self.reset_motion(v, w)
+        self._rotating = rotating and v == 0.0
+
     # ------------------------------------------------------------------ one cycle
     def compute(self, pose, dt: float, obstacles: Obstacles | None = None,
                 nearest_obstacle: float = math.inf, allow_rotate: bool = True) -> Command:

@@ -251,14 +251,14 @@ class Navigator:
         mon = self.monitor.check(cmd.v, cmd.w, scan_points)
         if cmd.regulated_by == 'rotating to the path' and abs(mon.w) < 0.5 * abs(cmd.w):
             # the turn in place would hit something: take the arc towards the path instead
-            saved = (self.controller._v, self.controller._w, self.controller._a)
+            saved = self.controller.motion_state()
             arc = self.controller.compute(pose, dt, walking, near, allow_rotate=False)
             arc_mon = self.monitor.check(arc.v, arc.w, scan_points)
             if abs(arc_mon.v) > 1e-3:
                 cmd, mon = arc, arc_mon
                 cmd.regulated_by = 'turning on an arc (no room to turn in place)'
             else:
-                self.controller._v, self.controller._w, self.controller._a = saved
+                self.controller.restore_motion(saved)
                 # the way on lies behind and there is no room to turn: back along it
                 back = self.controller.reverse_command(pose, cfg.backup_speed)
                 if back is not None and self._rear_free(pose, costmap):
@@ -382,12 +382,8 @@ class Navigator:
         if len(pts) < 2:
             self._path = None
             return
-        v, w = self.controller._v, self.controller._w
-        rotating = self.controller._rotating
         self._plan_note = None
-        self.controller.set_path(pts, speeds)
-        self.controller.reset_motion(v, w)
-        self.controller._rotating = rotating and v == 0.0
+        self.controller.continue_on(pts, speeds)
         self._path = (pts, speeds, list(edges))
         self._detour = detour
 
