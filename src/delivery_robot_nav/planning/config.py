@@ -2,7 +2,6 @@
 Jackal-sized BARN robot: config/barn_jackal.yaml)."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from delivery_robot_nav.common.params import ParamError, ParamSpec, load_params_file
@@ -104,10 +103,7 @@ def navigator_config(values: dict, robot) -> NavigatorConfig:
         parts[target][field] = values[name]
     xmin, ymin, xmax, ymax = robot.footprint
     footprint = ((xmin, ymin), (xmax, ymin), (xmax, ymax), (xmin, ymax))
-    # the disc around the footprint used to predict encounters with people
-    radius = math.hypot(max(-xmin, xmax), max(-ymin, ymax))
-    ctl = ControllerConfig(robot_radius=radius, footprint_box=(xmin, ymin, xmax, ymax),
-                           **parts['ctl'])
+    ctl = ControllerConfig(footprint_box=(xmin, ymin, xmax, ymax), **parts['ctl'])
     if ctl.min_lookahead > ctl.max_lookahead:
         raise ParamError('controller.min_lookahead must not exceed controller.max_lookahead')
     return NavigatorConfig(controller=ctl, monitor=CollisionMonitorConfig(**parts['mon']),

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from delivery_robot_nav.common.geometry import wrap_angle
-from delivery_robot_nav.planning.polyline import arc_lengths, points_at
+from delivery_robot_nav.planning.polyline import arc_lengths, locate, points_at
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,6 @@ class ControllerConfig:
     approach_speed: float = 0.05        # m/s, creep speed in the last centimetres
     rotate_to_heading_angle: float = 0.8  # rad, larger heading errors: turn in place first
     rotate_gain: float = 1.5            # 1/s
-    robot_radius: float = 0.45          # m, disc around the footprint (quick pre-filters)
     footprint_box: tuple = (-0.35, -0.275, 0.35, 0.275)  # m, xmin, ymin, xmax, ymax
     tracking_margin: float = 0.1        # m the footprint is grown by in predictions
     yield_clearance: float = 0.5        # m kept between the grown footprint and a person
@@ -63,6 +62,13 @@ class ControllerConfig:
     turn_onto_path_distance: float = 0.0  # m: people reaching the path ahead may turn onto it
     junction_radius: float = 0.0        # m: people passing this near a junction may cross it
     search_window: float = 3.0          # m of path searched ahead for progress
+
+    @property
+    def robot_radius(self) -> float:
+        """m, the disc round the footprint box about the robot's centre (what turning in
+        place sweeps; quick pre-filters)."""
+        x0, y0, x1, y1 = self.footprint_box
+        return math.hypot(max(-x0, x1), max(-y0, y1))
 
 
 def _clamp(x: float, lo: float, hi: float) -> float:
@@ -318,11 +324,11 @@ class PathController:
     def _points_at(self, s: np.ndarray) -> np.ndarray:
         return points_at(self.path, self._s, s)
 
-    def _directions_at(self, s: np.ndarray) -> np.ndarray:
-        """Unit direction of the path at arc lengths s (shape s.shape + (2,))."""
-        i = np.minimum(np.maximum(np.searchsorted(self._s, s, side='right') - 1, 0),
-                       len(self._dir) - 1)
-        return self._dir[i]
+    def _frames_at(self, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Points of the path at arc lengths s and its unit directions there (each shape
+        s.shape + (2,))."""
+        i, f = locate(self._s, s)
+        return self.path[i] + f[..., None] * (self.path[i + 1] - self.path[i]), self._dir[i]
 
     def turning_onto_path(self, people, velocity, t: np.ndarray,
                           s_robot: float | None = None):
@@ -475,12 +481,12 @@ class PathController:
         # robot at 1.4 m/s that decides to stop still rolls 0.65 m: into the crossing walker's
         # way, when going on would have cleared it)
         s_pred = np.minimum(s_robot + self._travel(v * scales, t), self._s[-1])
-        ahead, u = self._points_at(s_pred), self._directions_at(s_pred)
+        ahead, u = self._frames_at(s_pred)
         cos_h, sin_h = u[..., 0], u[..., 1]                                 # (c, T)
         fade = np.maximum(1.0 - (s_pred - s_robot) / cfg.max_lookahead, 0.0)        # (c, T)
         ahead = ahead + (np.asarray(p, dtype=float) - self._point_at(s_robot)) * fade[..., None]
         if yaw is not None:
-            d0 = self._directions_at(np.array(s_robot))
+            d0 = self._frames_at(np.array(s_robot))[1]
             err = wrap_angle(yaw - math.atan2(d0[1], d0[0]))
             if abs(err) > 1e-3:
                 ang = np.arctan2(sin_h, cos_h) + err * fade

@@ -11,12 +11,19 @@ def arc_lengths(pts: np.ndarray) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(pts, axis=0).T))])
 
 
+def locate(cum: np.ndarray, s) -> tuple[np.ndarray, np.ndarray]:
+    """(segment index, fraction along it) of arc lengths s (any shape), clamped to the
+    polyline whose arc_lengths are cum."""
+    s = np.asarray(s, dtype=float)
+    i = np.minimum(np.maximum(np.searchsorted(cum, s, side='right') - 1, 0), len(cum) - 2)
+    f = np.minimum(np.maximum((s - cum[i]) / np.maximum(cum[i + 1] - cum[i], 1e-12), 0.0), 1.0)
+    return i, f
+
+
 def points_at(pts: np.ndarray, cum: np.ndarray, s) -> np.ndarray:
     """Points at arc lengths s (any shape; result shape s.shape + (2,)), clamped to the
     polyline; cum = arc_lengths(pts)."""
-    s = np.asarray(s, dtype=float)
-    i = np.minimum(np.maximum(np.searchsorted(cum, s, side='right') - 1, 0), len(pts) - 2)
-    f = np.minimum(np.maximum((s - cum[i]) / np.maximum(cum[i + 1] - cum[i], 1e-12), 0.0), 1.0)
+    i, f = locate(cum, s)
     return pts[i] + f[..., None] * (pts[i + 1] - pts[i])
 
 
