@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from delivery_robot_nav.common.geometry import wrap_angle
-from delivery_robot_nav.planning.polyline import arc_lengths, locate, points_at
+from delivery_robot_nav.planning.polyline import Polyline
 
 
 @dataclass(frozen=True)
@@ -142,8 +142,9 @@ class PathController:
         self.path, self._limits = pts, speeds
         self._seg_speed = np.minimum(speeds, self.cfg.max_speed)
         seg = np.hypot(*np.diff(pts, axis=0).T)
-        self._s = arc_lengths(pts)
-        self._dir = np.diff(pts, axis=0) / seg[:, None]        # unit direction per segment
+        self._line = Polyline(pts)
+        self._s = self._line.cum
+        self._dir = self._line.directions                      # unit direction per segment
         # the speed each vertex allows: its segments' limits, regulated by the turn there
         # (radius from the turning angle over the neighbouring segments, at most twice the
         # short lookahead of each: pure pursuit rounds a corner between long straights over
@@ -225,10 +226,8 @@ class PathController:
         if allow_rotate and (abs(heading_error) > cfg.rotate_to_heading_angle or (
                 self._rotating and abs(heading_error) > 0.2)):
             self._rotating = True
-            spin_time = min(abs(heading_error) / (0.5 * cfg.max_angular_speed), 4.0)
-            if obstacles is not None and self._spin_too_close(p, obstacles, spin_time):
-                # turning in place swings the corners round the whole circumscribed disc:
-                # not while someone walks by that near
+            if obstacles is not None and self._spin_too_close(p, yaw, heading_error, obstacles):
+                # the corners swing out while turning in place: not into someone's way
                 return self._limited(0.0, 0.0, dt, Command(0.0, 0.0, False,
                                                            'yielding to a person', cte,
                                                            remaining))
@@ -238,7 +237,7 @@ class PathController:
                                                      cte, remaining))
         self._rotating = False
         curvature = 2.0 * ly / (dist * dist)
-        k = min(int(np.searchsorted(self._s, s_robot, side='right')) - 1, len(self._seg_speed) - 1)
+        k = min(int(self._s.searchsorted(s_robot, 'right')) - 1, len(self._seg_speed) - 1)
         v, why = float(self._seg_speed[max(k, 0)]), 'speed limit'
         if abs(curvature) > 1e-9 and 1.0 / abs(curvature) < cfg.regulated_min_radius:
             reg = max(cfg.min_regulated_speed,
@@ -254,12 +253,12 @@ class PathController:
         # lookahead point gets there (when the robot starts to turn)
         decel = 0.8 * cfg.max_decel
         horizon = s_robot + v * v / (2.0 * decel) + L
-        j0 = int(np.searchsorted(self._s, s_robot, side='right'))
-        j1 = int(np.searchsorted(self._s, horizon, side='right'))
+        j0 = int(self._s.searchsorted(s_robot, 'right'))
+        j1 = int(self._s.searchsorted(horizon, 'right'))
         if j1 > j0:
             ahead = np.sqrt(self._vertex_speed[j0:j1] ** 2
                             + 2.0 * decel * np.maximum(self._s[j0:j1] - s_robot - L, 0.0))
-            i = int(np.argmin(ahead))
+            i = int(ahead.argmin())
             if ahead[i] < v:
                 v, why = float(ahead[i]), ('turn ahead' if self._vertex_speed[j0 + i] <
                                            self._seg_speed[min(j0 + i, len(self._seg_speed) - 1)]
@@ -268,7 +267,7 @@ class PathController:
         if brake < v:
             v, why = max(brake, cfg.approach_speed), 'goal approach'
         if obstacles is not None and len(obstacles.xy):
-            safe = self._yield_speed(p, s_robot, v, obstacles, yaw)
+            safe = self._yield_speed(p, s_robot, v, obstacles, yaw, L)
             if safe < v:
                 v, why = safe, 'yielding to a person' if safe == 0.0 else 'pedestrian ahead'
         w = _clamp(v * curvature, -cfg.max_angular_speed, cfg.max_angular_speed)
@@ -303,7 +302,7 @@ class PathController:
         # the window runs from the robot's last arc position (not its segment's start:
         # a long segment would hide the next one)
         s0 = max(self._s_last, self._s[self._progress])
-        hi = int(np.searchsorted(self._s, s0 + self.cfg.search_window, side='right'))
+        hi = int(self._s.searchsorted(s0 + self.cfg.search_window, 'right'))
         lo, hi = self._progress, max(min(hi, len(a)), self._progress + 1)
         A, B = a[lo:hi], b[lo:hi]
         d = B - A
@@ -311,7 +310,7 @@ class PathController:
         f = np.minimum(np.maximum(np.einsum('ij,ij->i', p - A, d) / L2, 0.0), 1.0)
         q = A + f[:, None] * d
         dist = np.hypot(*(q - p).T)
-        j = int(np.argmin(dist))
+        j = int(dist.argmin())
         self._progress = lo + j
         seg = d[j] / math.sqrt(L2[j])
         cross = seg[0] * (p[1] - q[j, 1]) - seg[1] * (p[0] - q[j, 0])
@@ -319,16 +318,15 @@ class PathController:
         return self._s_last, float(cross)
 
     def _point_at(self, s: float) -> np.ndarray:
-        return points_at(self.path, self._s, s)
+        return self._line.points_at(s)
 
     def _points_at(self, s: np.ndarray) -> np.ndarray:
-        return points_at(self.path, self._s, s)
+        return self._line.points_at(s)
 
     def _frames_at(self, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Points of the path at arc lengths s and its unit directions there (each shape
         s.shape + (2,))."""
-        i, f = locate(self._s, s)
-        return self.path[i] + f[..., None] * (self.path[i + 1] - self.path[i]), self._dir[i]
+        return self._line.frames_at(s)
 
     def turning_onto_path(self, people, velocity, t: np.ndarray,
                           s_robot: float | None = None):
@@ -346,35 +344,41 @@ class PathController:
             return np.zeros((len(t), 0, 2)), np.zeros(0, dtype=int)
         q = self._points_at(s_ahead)                                        # (m, 2)
         # only those whose walk's bounding box meets the path's (grown by the distance)
-        # can come that near it (an exact pre-filter: the result is the same)
+        # can come that near it (an exact pre-filter: the result is the same; a straight
+        # walk's box is its ends')
         r = cfg.turn_onto_path_distance
         lo, hi = q.min(axis=0) - r, q.max(axis=0) + r
-        meets = np.all((people.max(axis=0) >= lo) & (people.min(axis=0) <= hi), axis=1)
-        cand = np.flatnonzero(meets)
+        first, last = people[0], people[-1]
+        meets = ((np.maximum(first, last) >= lo) & (np.minimum(first, last) <= hi)).all(axis=1)
+        cand = meets.nonzero()[0]
         if not len(cand):
             return np.zeros((len(t), 0, 2)), cand
         people, velocity = people[:, cand], velocity[cand]
         # the first instant (from t[0] on) each walk comes within r of each path sample:
-        # |p0 + u tau - q|^2 = r^2, the earlier root (k, m)
+        # |p0 + u tau - q|^2 = r^2, the earlier root (k, m) (with b halved)
         rx = people[0, :, None, 0] - q[None, :, 0]                          # (k, m)
         ry = people[0, :, None, 1] - q[None, :, 1]
         vx, vy = velocity[:, None, 0], velocity[:, None, 1]
         a = np.maximum(vx * vx + vy * vy, 1e-12)
-        b = 2.0 * (rx * vx + ry * vy)
+        b = rx * vx + ry * vy
         c = rx * rx + ry * ry - r * r
-        disc = b * b - 4.0 * a * c
-        root = (-b - np.sqrt(np.maximum(disc, 0.0))) / (2.0 * a)
+        disc = b * b - a * c
+        root = (-b - np.sqrt(np.maximum(disc, 0.0))) / a
         tau = np.where(c <= 0.0, 0.0, np.where((disc >= 0.0) & (root >= 0.0), root, np.inf))
-        j = np.argmin(tau, axis=1)                                          # (k,)
-        k = np.arange(len(j))
-        tau = tau[k, j] + t[0]                                              # (k,)
+        j = tau.argmin(axis=1)                                              # (k,)
+        tau = tau[np.arange(len(j)), j] + t[0]                              # (k,)
         reaches = tau <= t[-1]
-        # someone on the path already counts while crossing it (not walking along it)
-        along_dir = q[np.minimum(j + 1, len(q) - 1)] - q[np.maximum(j - 1, 0)]
-        along_dir /= np.maximum(np.hypot(*along_dir.T), 1e-9)[:, None]
-        speed = np.hypot(*velocity.T)
-        crossing = np.abs(np.einsum('ij,ij->i', velocity, along_dir)) < 0.7 * speed
-        which = np.flatnonzero(reaches & ((tau > t[0]) | crossing))
+        speed = np.hypot(velocity[:, 0], velocity[:, 1])
+        later = reaches & (tau > t[0])
+        on_path = reaches & ~later
+        if on_path.any():
+            # someone on the path already counts while crossing it (not walking along it)
+            along_dir = q[np.minimum(j + 1, len(q) - 1)] - q[np.maximum(j - 1, 0)]
+            along_dir /= np.maximum(np.hypot(*along_dir.T), 1e-9)[:, None]
+            crossing = np.abs(velocity[:, 0] * along_dir[:, 0]
+                              + velocity[:, 1] * along_dir[:, 1]) < 0.7 * speed
+            later |= on_path & crossing
+        which = later.nonzero()[0]
         if not len(which):
             return np.zeros((len(t), 0, 2)), which
         tau = tau[which]
@@ -398,28 +402,29 @@ class PathController:
         r = self.cfg.junction_radius
         if r <= 0.0 or not len(self._junctions) or not people.shape[1]:
             return none
-        # only junctions within the walks' bounding box (grown by r) can be passed
-        lo, hi = people.min(axis=(0, 1)) - r, people.max(axis=(0, 1)) + r
-        junctions = self._junctions[np.all((self._junctions >= lo) & (self._junctions <= hi),
-                                           axis=1)]
+        # only junctions within the walks' bounding box (grown by r) can be passed (a
+        # straight walk's box is its ends')
+        ends = people[[0, -1]]
+        lo, hi = ends.min(axis=(0, 1)) - r, ends.max(axis=(0, 1)) + r
+        junctions = self._junctions[((self._junctions >= lo) & (self._junctions <= hi)).all(axis=1)]
         if not len(junctions):
             return none
         p0 = people[0] - t[0] * velocity                                    # (k, 2) at t = 0
         speed = np.hypot(*velocity.T)
         reach = speed * t[-1] + r
         rel = junctions[None, :, :] - p0[:, None, :]                        # (k, n, 2)
-        near = np.all(np.abs(rel) <= reach[:, None, None], axis=2) & (speed[:, None] > 0.1)
+        near = (np.abs(rel) <= reach[:, None, None]).all(axis=2) & (speed[:, None] > 0.1)
         if not near.any():
             return none
         tau = (np.einsum('knd,kd->kn', rel, velocity)
                / np.maximum(speed * speed, 1e-9)[:, None])                  # (k, n)
         miss = np.hypot(*(rel - tau[..., None] * velocity[:, None, :]).transpose(2, 0, 1))
         turns = near & (tau > 0.0) & (tau < t[-1]) & (miss <= r) & (miss > 0.3)
-        which = np.flatnonzero(turns.any(axis=1))
+        which = turns.any(axis=1).nonzero()[0]
         if not len(which):
             return none
         tau = np.where(turns, tau, np.inf)[which]
-        j = np.argmin(tau, axis=1)
+        j = tau.argmin(axis=1)
         tau = tau[np.arange(len(which)), j]                                 # (m,)
         corner = p0[which] + tau[:, None] * velocity[which]                 # (m, 2)
         heading = junctions[j] - corner
@@ -443,24 +448,46 @@ class PathController:
         return (np.concatenate([q for q, _ in parts], axis=1),
                 np.concatenate([w for _, w in parts]))
 
-    def _spin_too_close(self, p, obs: Obstacles, horizon: float) -> bool:
-        """Someone walking comes within `yield_clearance` of the disc the footprint sweeps
-        turning in place at p within `horizon` s (the turn's duration; constant
-        velocity)."""
+    def _spin_too_close(self, p, yaw: float, turn: float, obs: Obstacles) -> bool:
+        """Turning in place at p by `turn` rad brings someone walking by (constant
+        velocity) nearer than `yield_clearance` to the footprint, and nearer than they
+        would come to it standing still at yaw. The turn speeds up from the turn rate now
+        at the angular acceleration limit to the top angular speed; compared over the turn
+        and a second after it: a robot stopped across the walkway that turns along it
+        makes room for someone about to pass, one along it that turns across it swings a
+        corner into their way."""
         if not len(obs.xy):
             return False
-        t = np.arange(0.0, horizon + 1e-9, 0.25)
-        walk = obs.xy[None] + t[:, None, None] * obs.velocity[None]          # (T, k, 2)
-        gap = np.hypot(walk[..., 0] - p[0], walk[..., 1] - p[1]) - obs.radius[None, :]
-        return bool(np.min(gap) < self.cfg.robot_radius + self.cfg.yield_clearance)
+        cfg = self.cfg
+        sign = math.copysign(1.0, turn)
+        w0 = _clamp(sign * self._w, 0.0, cfg.max_angular_speed)
+        top = cfg.max_angular_speed
+        t_top = (top - w0) / cfg.max_angular_accel
+        ramp = w0 * t_top + 0.5 * cfg.max_angular_accel * t_top ** 2
+        duration = min(t_top + max(abs(turn) - ramp, 0.0) / top, 4.0)
+        t = np.arange(0.0, duration + 1.0 + 1e-9, 0.2)
+        tt = np.minimum(t, t_top)
+        angle = w0 * tt + 0.5 * cfg.max_angular_accel * tt * tt + top * np.maximum(t - t_top, 0.0)
+        walk = obs.xy[None] + t[:, None, None] * obs.velocity[None] - np.asarray(p)   # (T, k, 2)
+        heading = yaw + sign * np.minimum(angle, abs(turn))
+        box = cfg.footprint_box
+        turning = (box_gap(walk, np.cos(heading)[:, None], np.sin(heading)[:, None], box)
+                   - obs.radius).min(axis=0)
+        if np.all(turning >= cfg.yield_clearance):
+            return False
+        standing = (box_gap(walk, math.cos(yaw), math.sin(yaw), box) - obs.radius).min(axis=0)
+        return bool(np.any((turning < cfg.yield_clearance) & (turning < standing - 1e-3)))
 
     def _yield_speed(self, p, s_robot: float, v: float, obs: Obstacles,
-                     yaw: float | None = None) -> float:
+                     yaw: float | None = None, lookahead: float = 0.0) -> float:
         """The fastest of v, 3/4 v, ... 0 at which the robot, moving along the path, keeps
-        `yield_clearance` between its footprint (grown by `tracking_margin`, heading along
-        the path) and every person's predicted disc over the horizon. The robot's offset
-        from the path now (p) and from its heading (yaw; default: along the path) are
-        predicted to fade out over `max_lookahead` of travel."""
+        `yield_clearance` between its footprint (grown by `tracking_margin`) and every
+        person's predicted disc over the horizon. The footprint heads along the chord to
+        the point `lookahead` further on, as pure pursuit steers (round a corner it turns
+        before the corner, swinging its rear corner out: not into someone passing
+        there); 0: along the path. The robot's offset from the path now (p) and from its
+        heading (yaw; default: along the path) are predicted to fade out over
+        `max_lookahead` of travel."""
         cfg = self.cfg
         t = np.arange(0.0, cfg.yield_horizon + 1e-9, cfg.yield_step)
         people = obs.xy[None, :, :] + t[:, None, None] * obs.velocity[None, :, :]   # (T, k, 2)
@@ -471,6 +498,7 @@ class PathController:
         if not near.any():
             return v
         people, need = people[:, near], need[near]
+        n_walks = people.shape[1]
         turned, which = self.hypotheses(people, obs.velocity[near], t, s_robot)
         if len(which):
             people = np.concatenate([people, turned], axis=1)
@@ -481,36 +509,68 @@ class PathController:
         # robot at 1.4 m/s that decides to stop still rolls 0.65 m: into the crossing walker's
         # way, when going on would have cleared it)
         s_pred = np.minimum(s_robot + self._travel(v * scales, t), self._s[-1])
-        ahead, u = self._frames_at(s_pred)
+        if lookahead > 0.0:
+            # the path's points at s_pred and a lookahead further on, in one lookup
+            both = self._points_at(np.stack([s_pred, np.minimum(s_pred + lookahead,
+                                                                 self._s[-1])]))
+            ahead, chord = both[0], both[1] - both[0]
+            n = np.hypot(chord[..., 0], chord[..., 1])
+            # (at the path's end the chord vanishes: along the last segment)
+            u = np.where((n > 1e-6)[..., None], chord / np.maximum(n, 1e-6)[..., None],
+                         self._dir[-1])
+        else:
+            ahead, u = self._frames_at(s_pred)      # at t = 0 (column 0): where it is now
         cos_h, sin_h = u[..., 0], u[..., 1]                                 # (c, T)
         fade = np.maximum(1.0 - (s_pred - s_robot) / cfg.max_lookahead, 0.0)        # (c, T)
-        ahead = ahead + (np.asarray(p, dtype=float) - self._point_at(s_robot)) * fade[..., None]
+        ahead = ahead + (np.asarray(p, dtype=float) - ahead[0, 0]) * fade[..., None]
         if yaw is not None:
-            d0 = self._frames_at(np.array(s_robot))[1]
-            err = wrap_angle(yaw - math.atan2(d0[1], d0[0]))
+            err = wrap_angle(yaw - math.atan2(u[0, 0, 1], u[0, 0, 0]))
             if abs(err) > 1e-3:
                 ang = np.arctan2(sin_h, cos_h) + err * fade
                 cos_h, sin_h = np.cos(ang), np.sin(ang)
         diff = people[None, :, :, :] - ahead[:, :, None, :]                  # (c, T, k, 2)
         gap = box_gap(diff, cos_h[:, :, None], sin_h[:, :, None], cfg.footprint_box) - need
-        now_gap = gap[0, 0]                                     # where the robot is now
+        closest = gap.min(axis=1)               # (c, k): how near each comes at each speed
         # a person already closer than the clearance: only moving away from them is ok
-        ok = np.all((gap >= 0) | (gap >= now_gap[None, None, :] - 1e-6), axis=(1, 2))
-        good = np.flatnonzero(ok)
+        floor = np.minimum(gap[0, 0] - 1e-6, 0.0)     # (k,) from where the robot is now
+        scale = self._pick_speed(closest, floor, scales)
+        if scale is None and len(which):
+            # every speed brings someone's second guess (turning down the path, crossing
+            # at a junction) into contact: then as they walk on at constant velocity (the
+            # walker crossing behind a robot that goes on, whom stopping would leave in
+            # their way)
+            scale = self._pick_speed(closest[:, :n_walks], floor[:n_walks], scales)
+        if scale is None:
+            scale = self._latest_contact(gap[:, :, :n_walks])
+        return float(v * scales[scale])
+
+    def _pick_speed(self, closest: np.ndarray, floor: np.ndarray,
+                    scales: np.ndarray) -> int | None:
+        """Index of the candidate speed (scales, fastest first) given the smallest gap
+        (c, k) between the grown footprint and each person at each speed, less the
+        clearance, and the smallest each may have (0, or less when already nearer); None
+        when every speed brings someone into contact."""
+        good = (closest >= floor).all(axis=1).nonzero()[0]
         if len(good):
-            return float(v * scales[good[0]])
+            return int(good[0])
         # no speed keeps the clearance (someone walks at the robot, or the robot stands in
-        # their way): of the speeds that bring nobody into contact with the robot's disc,
-        # the one that keeps the largest gap, often getting out of the way (ties: the
-        # fastest, e.g. someone passing a little closer than the clearance). When every
-        # speed does (a walker coming head-on, or one who may turn down the path), the
-        # robot stops, and the navigator may make way, rather than drive at them
-        worst = gap.min(axis=(1, 2))
-        no_contact = worst > -cfg.yield_clearance       # the grown footprint touches nobody
+        # their way): of the speeds that bring nobody into contact with the robot's
+        # footprint, the one that keeps the largest gap, often getting out of the way
+        # (ties: the fastest, e.g. someone passing a little closer than the clearance).
+        worst = closest.min(axis=1)
+        no_contact = worst > -self.cfg.yield_clearance   # the grown footprint touches nobody
         if not no_contact.any():
-            return 0.0
-        pick = np.where(no_contact, worst + 1e-6 * scales, -np.inf)
-        return float(v * scales[int(np.argmax(pick))])
+            return None
+        return int(np.where(no_contact, worst + 1e-6 * scales, -np.inf).argmax())
+
+    def _latest_contact(self, gap: np.ndarray) -> int:
+        """Every candidate speed brings someone into contact: the one that does so
+        latest (ties: the slowest), giving them the most time to step aside. Someone
+        walking at a robot from behind: going on; someone coming head-on: standing still
+        (and the navigator may make way)."""
+        touch = (gap <= -self.cfg.yield_clearance).any(axis=2)          # (c, T)
+        first = np.where(touch.any(axis=1), touch.argmax(axis=1), touch.shape[1])
+        return int(len(first) - 1 - first[::-1].argmax())
 
     def _travel(self, targets: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Distance (c, T) covered by the time t when changing from the speed now to each

@@ -506,28 +506,37 @@ class Navigator:
         """A person is predicted (constant velocity) to walk into the robot standing where
         it is: the short motion (forward or back, straight or turning, at most
         `evade_speed`) that keeps the largest gap to everyone over `evade_horizon`, over
-        cells the costmap has free; None when standing still is as good."""
+        cells the costmap has free. The controller's second guesses (walkers turning down
+        the path or crossing a junction) count too, unless no motion does better than
+        standing with them: then the walks at constant velocity alone. None when
+        standing still is as good."""
         cfg = self.cfg
         t = np.arange(0.1, cfg.evade_horizon + 1e-9, 0.1)    # from the next instant on
         walk = people.xy[None, :, :] + t[:, None, None] * people.velocity[None, :, :]
         need = people.radius
-        # and, as the controller predicts, walkers may turn down the path or cross a junction
+        n_walks = walk.shape[1]
         turned, which = self.controller.hypotheses(walk, people.velocity, t)
         if len(which):
             walk = np.concatenate([walk, turned], axis=1)
             need = np.concatenate([need, need[which]])
         box = self.controller.cfg.footprint_box
-        # gaps between the people's discs and the footprint
-        stay_gap = float((box_gap(walk - pose[:2], math.cos(pose[2]), math.sin(pose[2]), box)
-                          - need[None, :]).min())
+
+        def gaps(xy, yaw) -> tuple[float, float]:
+            """The smallest gap between the footprint at xy, yaw (one pose or one per
+            instant) and every track, and the walks alone."""
+            g = box_gap(walk - np.reshape(xy, (-1, 1, 2)), np.reshape(np.cos(yaw), (-1, 1)),
+                        np.reshape(np.sin(yaw), (-1, 1)), box) - need
+            return float(g.min()), float(g[:, :n_walks].min())
+
+        stay = gaps(pose[:2], pose[2])
         # starts when someone would touch the footprint; once moving, goes on until the
         # gap has `evade_margin` to spare
-        if stay_gap >= (cfg.evade_margin if going_on else 0.0):
+        if stay[0] >= (cfg.evade_margin if going_on else 0.0):
             return None
         costs, origin, res = costmap
         c, s = math.cos(pose[2]), math.sin(pose[2])
         rot = np.array([[c, -s], [s, c]])
-        best, best_gap = None, stay_gap + 0.01
+        best, best_gap = [None, None], [stay[0] + 0.01, stay[1] + 0.01]
         for v in (-cfg.evade_speed, -0.5 * cfg.evade_speed, 0.5 * cfg.evade_speed,
                   cfg.evade_speed):
             for w in np.array([-1.0, -0.5, 0.0, 0.5, 1.0]) * min(
@@ -536,12 +545,10 @@ class Navigator:
                 xy = pose[:2] + np.column_stack([lx, ly]) @ rot.T
                 if np.any(costs_at(costs, origin, res, xy) >= self.cfg.planner.preferred_cost):
                     continue
-                yaw = pose[2] + th
-                gap = float((box_gap(walk - xy[:, None, :], np.cos(yaw)[:, None],
-                                     np.sin(yaw)[:, None], box) - need[None, :]).min())
-                if gap > best_gap:
-                    best, best_gap = (v, w), gap
-        return best
+                for i, gap in enumerate(gaps(xy, pose[2] + th)):
+                    if gap > best_gap[i]:
+                        best[i], best_gap[i] = (v, w), gap
+        return best[0] if best[0] is not None else best[1]
 
     def _rear_free(self, pose, costmap, depth: float = 0.1) -> bool:
         """The strip `depth` deep behind the footprint is free in the costmap (a lidar
@@ -565,8 +572,14 @@ class Navigator:
         return NavOutput(0.0, 0.0, ACTIVE, why, events=events)
 
     def _nearest_distance(self, pts: np.ndarray) -> float:
-        """Distance (m) from the footprint's bounding box to the nearest scan point."""
+        """Distance (m) from the footprint's bounding box to the nearest scan point not
+        behind it (the controller's proximity slow-down: the path follower drives
+        forwards, away from what is behind, and slowing down would let someone walking
+        up behind close in)."""
         if pts is None or not len(pts):
+            return math.inf
+        pts = pts[pts[:, 0] >= self._fp_lo[0]]
+        if not len(pts):
             return math.inf
         d = np.maximum(np.maximum(self._fp_lo - pts, pts - self._fp_hi), 0.0)
         return float(np.hypot(*d.T).min())

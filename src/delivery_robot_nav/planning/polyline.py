@@ -15,7 +15,7 @@ def locate(cum: np.ndarray, s) -> tuple[np.ndarray, np.ndarray]:
     """(segment index, fraction along it) of arc lengths s (any shape), clamped to the
     polyline whose arc_lengths are cum."""
     s = np.asarray(s, dtype=float)
-    i = np.minimum(np.maximum(np.searchsorted(cum, s, side='right') - 1, 0), len(cum) - 2)
+    i = np.minimum(np.maximum(cum.searchsorted(s, 'right') - 1, 0), len(cum) - 2)
     f = np.minimum(np.maximum((s - cum[i]) / np.maximum(cum[i + 1] - cum[i], 1e-12), 0.0), 1.0)
     return i, f
 
@@ -25,6 +25,36 @@ def points_at(pts: np.ndarray, cum: np.ndarray, s) -> np.ndarray:
     polyline; cum = arc_lengths(pts)."""
     i, f = locate(cum, s)
     return pts[i] + f[..., None] * (pts[i + 1] - pts[i])
+
+
+class Polyline:
+    """A path (n, 2) with what looking points up on it needs, computed once: the same
+    results as `locate` / `points_at`, for a controller that looks up several sets of
+    points on one path every cycle."""
+
+    def __init__(self, pts: np.ndarray):
+        self.points = pts
+        self.cum = arc_lengths(pts)
+        self._vec = pts[1:] - pts[:-1]                             # (n-1, 2) per segment
+        self._len = np.maximum(self.cum[1:] - self.cum[:-1], 1e-12)
+        self.directions = self._vec / np.hypot(self._vec[:, 0], self._vec[:, 1])[:, None]
+
+    def locate(self, s) -> tuple[np.ndarray, np.ndarray]:
+        """(segment index, fraction along it) of arc lengths s (any shape), clamped."""
+        s = np.asarray(s, dtype=float)
+        i = np.minimum(np.maximum(self.cum.searchsorted(s, 'right') - 1, 0), len(self.cum) - 2)
+        f = np.minimum(np.maximum((s - self.cum[i]) / self._len[i], 0.0), 1.0)
+        return i, f
+
+    def points_at(self, s) -> np.ndarray:
+        """Points at arc lengths s (any shape; result s.shape + (2,)), clamped."""
+        i, f = self.locate(s)
+        return self.points[i] + f[..., None] * self._vec[i]
+
+    def frames_at(self, s) -> tuple[np.ndarray, np.ndarray]:
+        """Points at arc lengths s and the path's unit directions there."""
+        i, f = self.locate(s)
+        return self.points[i] + f[..., None] * self._vec[i], self.directions[i]
 
 
 def project(pts: np.ndarray, xy) -> tuple[float, int, np.ndarray]:
