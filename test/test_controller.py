@@ -265,3 +265,21 @@ def test_goes_on_ahead_of_someone_walking_up_behind_faster_than_it_may_drive():
     _, log = drive(ctrl, (0.0, 0.0, 0.0), 3.0, walker)
     closing = [row for row in log if row[0] > 0.5 and _box_clearance(ctrl, row)[0] > 0.25]
     assert closing and min(row[4] for row in closing) > 0.29
+
+
+def test_does_not_swing_its_rear_corner_into_someone_passing_the_outside_of_a_turn():
+    # a left turn; someone walks past on its right, 1.1 m off the centre line, just as
+    # the robot would be turning: turning swings the rear right corner towards them
+    # (predicted heading along the path's tangent, which turns only at the corner, it
+    # turned and passed 0.45 m from them); it waits for them to pass, then turns
+    path = np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 10.0]])
+    ctrl = PathController(ControllerConfig())
+    ctrl.set_path(path, np.array([1.2, 1.2]))
+    _, alone = drive(ctrl, (0.0, 0.0, 0.0), 14.0)
+    t_corner = next(row[0] for row in alone if row[1] >= 9.8)
+    walker = np.array([[9.8 + 1.2 * t_corner, -1.1, -1.2, 0.0]])
+    ctrl = PathController(ControllerConfig())
+    ctrl.set_path(path, np.array([1.2, 1.2]))
+    _, log = drive(ctrl, (0.0, 0.0, 0.0), 20.0, walker)
+    assert min(_box_clearance(ctrl, row)[0] for row in log) >= ctrl.cfg.yield_clearance
+    assert log[-1][2] > 8.0                                   # and went round the corner

@@ -406,19 +406,19 @@ class PathController:
             return none
         # only junctions within the walks' bounding box (grown by r) can be passed (a
         # straight walk's box is its ends')
-        ends = people[[0, -1]]
-        lo, hi = ends.min(axis=(0, 1)) - r, ends.max(axis=(0, 1)) + r
+        lo = np.minimum(people[0], people[-1]).min(axis=0) - r
+        hi = np.maximum(people[0], people[-1]).max(axis=0) + r
         junctions = self._junctions[((self._junctions >= lo) & (self._junctions <= hi)).all(axis=1)]
         if not len(junctions):
             return none
         p0 = people[0] - t[0] * velocity                                    # (k, 2) at t = 0
-        speed = np.hypot(*velocity.T)
+        speed = np.hypot(velocity[:, 0], velocity[:, 1])
         reach = speed * t[-1] + r
         rel = junctions[None, :, :] - p0[:, None, :]                        # (k, n, 2)
         near = (np.abs(rel) <= reach[:, None, None]).all(axis=2) & (speed[:, None] > 0.1)
         if not near.any():
             return none
-        tau = (np.einsum('knd,kd->kn', rel, velocity)
+        tau = ((rel[..., 0] * velocity[:, None, 0] + rel[..., 1] * velocity[:, None, 1])
                / np.maximum(speed * speed, 1e-9)[:, None])                  # (k, n)
         miss = np.hypot(*(rel - tau[..., None] * velocity[:, None, :]).transpose(2, 0, 1))
         turns = near & (tau > 0.0) & (tau < t[-1]) & (miss <= r) & (miss > 0.3)
