@@ -255,18 +255,6 @@ def test_bad_paths_are_refused():
     assert ctrl.compute((0.0, 0.0, 0.0), DT).v == 0.0     # no path: stand still
 
 
-def test_goes_on_ahead_of_someone_walking_up_behind_faster_than_it_may_drive():
-    # 1.4 m/s up the centre line behind a robot held to 0.3 m/s (a tight turn, a slow
-    # stretch): every speed ends in contact within the horizon; stopping brings it
-    # soonest, going on latest (and gives them the most time to step round it)
-    ctrl = PathController(ControllerConfig())
-    ctrl.set_path(np.array([[0.0, 0.0], [40.0, 0.0]]), np.array([0.3]))
-    walker = np.array([[-4.0, 0.0, 1.4, 0.0]])
-    _, log = drive(ctrl, (0.0, 0.0, 0.0), 3.0, walker)
-    closing = [row for row in log if row[0] > 0.5 and _box_clearance(ctrl, row)[0] > 0.25]
-    assert closing and min(row[4] for row in closing) > 0.29
-
-
 def test_does_not_swing_its_rear_corner_into_someone_passing_the_outside_of_a_turn():
     # a left turn; someone walks past on its right, 1.1 m off the centre line, just as
     # the robot would be turning: turning swings the rear right corner towards them

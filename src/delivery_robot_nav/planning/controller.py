@@ -542,9 +542,9 @@ class PathController:
             # walker crossing behind a robot that goes on, whom stopping would leave in
             # their way)
             scale = self._pick_speed(closest[:, :n_walks], floor[:n_walks], scales)
-        if scale is None:
-            scale = self._latest_contact(gap[:, :, :n_walks])
-        return float(v * scales[scale])
+        # when every speed brings someone into contact even so (a walker coming head-on),
+        # the robot stops, and the navigator may make way, rather than drive at them
+        return float(v * scales[scale]) if scale is not None else 0.0
 
     def _pick_speed(self, closest: np.ndarray, floor: np.ndarray,
                     scales: np.ndarray) -> int | None:
@@ -564,19 +564,6 @@ class PathController:
         if not no_contact.any():
             return None
         return int(np.where(no_contact, worst + 1e-6 * scales, -np.inf).argmax())
-
-    def _latest_contact(self, gap: np.ndarray) -> int:
-        """Every candidate speed brings someone into contact: the one that does so
-        latest, giving them the most time to step aside (between predicted instants: the
-        larger gap just before; ties: the slowest). Someone walking at a robot from
-        behind: going on; someone coming head-on: standing still (and the navigator may
-        make way)."""
-        closest = gap.min(axis=2)                                        # (c, T)
-        touch = closest <= -self.cfg.yield_clearance
-        first = np.where(touch.any(axis=1), touch.argmax(axis=1), touch.shape[1])
-        before = closest[np.arange(len(first)), np.maximum(first - 1, 0)]
-        keys = [(int(f), float(b), -c) for c, (f, b) in enumerate(zip(first, before))]
-        return -max(keys)[2]
 
     def _travel(self, targets: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Distance (c, T) covered by the time t when changing from the speed now to each

@@ -506,37 +506,28 @@ class Navigator:
         """A person is predicted (constant velocity) to walk into the robot standing where
         it is: the short motion (forward or back, straight or turning, at most
         `evade_speed`) that keeps the largest gap to everyone over `evade_horizon`, over
-        cells the costmap has free. The controller's second guesses (walkers turning down
-        the path or crossing a junction) count too, unless no motion does better than
-        standing with them: then the walks at constant velocity alone. None when
-        standing still is as good."""
+        cells the costmap has free; None when standing still is as good."""
         cfg = self.cfg
         t = np.arange(0.1, cfg.evade_horizon + 1e-9, 0.1)    # from the next instant on
         walk = people.xy[None, :, :] + t[:, None, None] * people.velocity[None, :, :]
         need = people.radius
-        n_walks = walk.shape[1]
+        # and, as the controller predicts, walkers may turn down the path or cross a junction
         turned, which = self.controller.hypotheses(walk, people.velocity, t)
         if len(which):
             walk = np.concatenate([walk, turned], axis=1)
             need = np.concatenate([need, need[which]])
         box = self.controller.cfg.footprint_box
-
-        def gaps(xy, yaw) -> tuple[float, float]:
-            """The smallest gap between the footprint at xy, yaw (one pose or one per
-            instant) and every track, and the walks alone."""
-            g = box_gap(walk - np.reshape(xy, (-1, 1, 2)), np.reshape(np.cos(yaw), (-1, 1)),
-                        np.reshape(np.sin(yaw), (-1, 1)), box) - need
-            return float(g.min()), float(g[:, :n_walks].min())
-
-        stay = gaps(pose[:2], pose[2])
+        # gaps between the people's discs and the footprint
+        stay_gap = float((box_gap(walk - pose[:2], math.cos(pose[2]), math.sin(pose[2]), box)
+                          - need[None, :]).min())
         # starts when someone would touch the footprint; once moving, goes on until the
         # gap has `evade_margin` to spare
-        if stay[0] >= (cfg.evade_margin if going_on else 0.0):
+        if stay_gap >= (cfg.evade_margin if going_on else 0.0):
             return None
         costs, origin, res = costmap
         c, s = math.cos(pose[2]), math.sin(pose[2])
         rot = np.array([[c, -s], [s, c]])
-        best, best_gap = [None, None], [stay[0] + 0.01, stay[1] + 0.01]
+        best, best_gap = None, stay_gap + 0.01
         for v in (-cfg.evade_speed, -0.5 * cfg.evade_speed, 0.5 * cfg.evade_speed,
                   cfg.evade_speed):
             for w in np.array([-1.0, -0.5, 0.0, 0.5, 1.0]) * min(
@@ -545,10 +536,12 @@ class Navigator:
                 xy = pose[:2] + np.column_stack([lx, ly]) @ rot.T
                 if np.any(costs_at(costs, origin, res, xy) >= self.cfg.planner.preferred_cost):
                     continue
-                for i, gap in enumerate(gaps(xy, pose[2] + th)):
-                    if gap > best_gap[i]:
-                        best[i], best_gap[i] = (v, w), gap
-        return best[0] if best[0] is not None else best[1]
+                yaw = pose[2] + th
+                gap = float((box_gap(walk - xy[:, None, :], np.cos(yaw)[:, None],
+                                     np.sin(yaw)[:, None], box) - need[None, :]).min())
+                if gap > best_gap:
+                    best, best_gap = (v, w), gap
+        return best
 
     def _rear_free(self, pose, costmap, depth: float = 0.1) -> bool:
         """The strip `depth` deep behind the footprint is free in the costmap (a lidar
