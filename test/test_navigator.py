@@ -230,20 +230,3 @@ def test_robot_makes_way_for_a_walker_who_would_walk_into_it():
     # the same walker with making way switched off reaches the robot
     closest_off, _ = walker_at_the_standing_robot(Navigator(NavigatorConfig(evade_speed=0.0)))
     assert closest_off <= 0.0
-
-
-def test_something_close_behind_does_not_slow_the_robot_driving_away():
-    # someone (here: what the scan sees of them) 0.3 m behind the robot's rear: neither
-    # the controller's proximity slow-down nor the monitor's slow-down zone holds back a
-    # robot driving straight away; the same 0.3 m beside its front corner does
-    def speeds(points):
-        world, nav = World(points), Navigator()
-        nav.set_goal([[0, 0], [12, 0]])
-        return [o.v for o in world.run(nav, 2.0)]
-
-    free = speeds(np.zeros((0, 2)))
-    behind = speeds(box_points(-0.95, -0.2, -0.65, 0.2))
-    assert max(free) > 1.0
-    assert np.allclose(behind, free, atol=1e-9)
-    beside = speeds(box_points(0.0, 0.575, 0.3, 0.7))
-    assert max(beside[:20]) < 0.8 * max(free[:20])

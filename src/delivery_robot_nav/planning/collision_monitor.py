@@ -7,8 +7,7 @@ returns the command it allows, with the reason.
 - stop: a point inside the footprint grown by `stop_margin` -> no forward or backward
   motion (turning in place stays allowed unless the turn itself would hit: see approach);
 - slowdown: a point inside the footprint grown by `slowdown_margin` -> speed scaled by
-  `slowdown_ratio`, unless the command takes the footprint straight away from every
-  such point (its distance grows at least at half the speed);
+  `slowdown_ratio`;
 - approach: the footprint swept along the commanded (v, w) for `time_horizon` seconds (in
   `time_step` steps, each a transform of all points at once): if it would touch a point
   after t seconds, the command is scaled by t / time_horizon, so the robot always keeps at
@@ -102,28 +101,22 @@ class CollisionMonitor:
             scale = ttc / cfg.time_horizon
             state, reason = APPROACH, f'collision in {ttc:.1f} s at the commanded velocity'
         in_slow = shapely.contains_xy(self.slow_zone, pts[:, 0], pts[:, 1])
-        # driving straight away from everything in the zone (someone close behind a robot
-        # going on) is not slowed: slowing would only let them close in. Passing beside
-        # something is (the gap stays the same)
-        if in_slow.sum() >= cfg.min_points and cfg.slowdown_ratio < scale and \
-                not self._moves_away(v, w, pts[in_slow], gain=0.5 * abs(v) * 0.1):
+        if in_slow.sum() >= cfg.min_points and cfg.slowdown_ratio < scale:
             scale = cfg.slowdown_ratio
             state, reason = SLOWDOWN, (f'obstacle within {cfg.slowdown_margin} m of the '
                                        'footprint')
         return MonitorResult(v * scale, w * scale, state, reason, ttc)
 
-    def _moves_away(self, v: float, w: float, pts: np.ndarray, dt: float = 0.1,
-                    gain: float = 0.0) -> bool:
+    def _moves_away(self, v: float, w: float, pts: np.ndarray, dt: float = 0.1) -> bool:
         """True when moving at (v, w) for dt brings no point nearer the footprint (and
-        none inside it): backing out, or sliding along an obstacle beside the robot; with
-        a gain, every point gets at least that much farther."""
+        none inside it): backing out, or sliding along an obstacle beside the robot."""
         x, y, th = (float(a[0]) for a in arc_poses(v, w, np.array([dt])))
         c, s = math.cos(th), math.sin(th)
         dx, dy = pts[:, 0] - x, pts[:, 1] - y
         moved = np.column_stack([c * dx + s * dy, -s * dx + c * dy])
         d0 = shapely.distance(self.footprint, shapely.points(pts))
         d1 = shapely.distance(self.footprint, shapely.points(moved))
-        return bool(np.all(d1 > 0.0) and np.all(d1 >= d0 + (gain if gain > 0.0 else -1e-4)))
+        return bool(np.all(d1 > 0.0) and np.all(d1 >= d0 - 1e-4))
 
     def _sweep_time(self, v: float, w: float, pts: np.ndarray, zone=None) -> float:
         """First time (s) at which the stop zone (or `zone`) moving at (v, w) from the

@@ -8,19 +8,17 @@ and the tracked obstacles:
 2. lookahead point `lookahead_time` x speed ahead (clamped), curvature 2 y / L^2;
 3. speed: the segment's limit, regulated by curvature (below `regulated_min_radius`; the
    turns and lower limits ahead are anticipated: each vertex's allowed speed must be
-   reachable at the deceleration limit), by proximity to obstacles (nearer than
-   `proximity_distance`), by the braking distance to the goal (sqrt(2 a d)), and by
-   people: each tracked object is predicted at constant velocity for `yield_horizon` s
-   (and, as second guesses, turning down the path ahead towards the robot or crossing a
-   junction they walk past); the robot's own future along the path is predicted for a
-   few candidate speeds, reached from its speed now at the acceleration limits, heading
-   along the chord to the lookahead point (as pure pursuit steers), and the fastest
-   candidate that keeps `yield_clearance` between its footprint (grown by a tracking
-   margin) and every person's disc the whole time wins (0: wait for the person to pass);
+   reachable at the deceleration limit), by proximity to obstacles (nearer than `proximity_distance`), by the braking distance to
+   the goal (sqrt(2 a d)), and by people: each tracked object is predicted at constant
+   velocity for `yield_horizon` s (and, as second guesses, turning down the path ahead
+   towards the robot or crossing a junction they walk past); the robot's own future along
+   the path is predicted for a few candidate speeds, reached from its speed now at the
+   acceleration limits, and the fastest candidate that keeps `yield_clearance` between
+   its footprint (grown by a tracking margin) and every person's disc the whole time
+   wins (0: wait for the person to pass);
 4. angular rate v * curvature; at the start, or when the path turns behind it, the robot
-   first rotates in place towards the lookahead point (not when the swinging footprint
-   would come nearer than `yield_clearance` to someone walking by, and nearer than
-   standing still would);
+   first rotates in place towards the lookahead point (not while someone walks within
+   `yield_clearance` of the disc its corners sweep);
 5. limits: velocity, acceleration, deceleration and jerk (change of acceleration per
    second), both linear and angular.
 Plain numpy; 0.5-1 ms per cycle with 20 people around (bench `controller_cycle`; the
@@ -228,8 +226,10 @@ class PathController:
         if allow_rotate and (abs(heading_error) > cfg.rotate_to_heading_angle or (
                 self._rotating and abs(heading_error) > 0.2)):
             self._rotating = True
-            if obstacles is not None and self._spin_too_close(p, yaw, heading_error, obstacles):
-                # the corners swing out while turning in place: not into someone's way
+            spin_time = min(abs(heading_error) / (0.5 * cfg.max_angular_speed), 4.0)
+            if obstacles is not None and self._spin_too_close(p, obstacles, spin_time):
+                # turning in place swings the corners round the whole circumscribed disc:
+                # not while someone walks by that near
                 return self._limited(0.0, 0.0, dt, Command(0.0, 0.0, False,
                                                            'yielding to a person', cte,
                                                            remaining))
@@ -269,7 +269,7 @@ class PathController:
         if brake < v:
             v, why = max(brake, cfg.approach_speed), 'goal approach'
         if obstacles is not None and len(obstacles.xy):
-            safe = self._yield_speed(p, s_robot, v, obstacles, yaw, L)
+            safe = self._yield_speed(p, s_robot, v, obstacles, yaw)
             if safe < v:
                 v, why = safe, 'yielding to a person' if safe == 0.0 else 'pedestrian ahead'
         w = _clamp(v * curvature, -cfg.max_angular_speed, cfg.max_angular_speed)
@@ -450,46 +450,24 @@ class PathController:
         return (np.concatenate([q for q, _ in parts], axis=1),
                 np.concatenate([w for _, w in parts]))
 
-    def _spin_too_close(self, p, yaw: float, turn: float, obs: Obstacles) -> bool:
-        """Turning in place at p by `turn` rad brings someone walking by (constant
-        velocity) nearer than `yield_clearance` to the footprint, and nearer than they
-        would come to it standing still at yaw. The turn speeds up from the turn rate now
-        at the angular acceleration limit to the top angular speed; compared over the turn
-        and a second after it: a robot stopped across the walkway that turns along it
-        makes room for someone about to pass, one along it that turns across it swings a
-        corner into their way."""
+    def _spin_too_close(self, p, obs: Obstacles, horizon: float) -> bool:
+        """Someone walking comes within `yield_clearance` of the disc the footprint sweeps
+        turning in place at p within `horizon` s (the turn's duration; constant
+        velocity)."""
         if not len(obs.xy):
             return False
-        cfg = self.cfg
-        sign = math.copysign(1.0, turn)
-        w0 = _clamp(sign * self._w, 0.0, cfg.max_angular_speed)
-        top = cfg.max_angular_speed
-        t_top = (top - w0) / cfg.max_angular_accel
-        ramp = w0 * t_top + 0.5 * cfg.max_angular_accel * t_top ** 2
-        duration = min(t_top + max(abs(turn) - ramp, 0.0) / top, 4.0)
-        t = np.arange(0.0, duration + 1.0 + 1e-9, 0.2)
-        tt = np.minimum(t, t_top)
-        angle = w0 * tt + 0.5 * cfg.max_angular_accel * tt * tt + top * np.maximum(t - t_top, 0.0)
-        walk = obs.xy[None] + t[:, None, None] * obs.velocity[None] - np.asarray(p)   # (T, k, 2)
-        heading = yaw + sign * np.minimum(angle, abs(turn))
-        box = cfg.footprint_box
-        turning = (box_gap(walk, np.cos(heading)[:, None], np.sin(heading)[:, None], box)
-                   - obs.radius).min(axis=0)
-        if np.all(turning >= cfg.yield_clearance):
-            return False
-        standing = (box_gap(walk, math.cos(yaw), math.sin(yaw), box) - obs.radius).min(axis=0)
-        return bool(np.any((turning < cfg.yield_clearance) & (turning < standing - 1e-3)))
+        t = np.arange(0.0, horizon + 1e-9, 0.25)
+        walk = obs.xy[None] + t[:, None, None] * obs.velocity[None]          # (T, k, 2)
+        gap = np.hypot(walk[..., 0] - p[0], walk[..., 1] - p[1]) - obs.radius[None, :]
+        return bool(np.min(gap) < self.cfg.robot_radius + self.cfg.yield_clearance)
 
     def _yield_speed(self, p, s_robot: float, v: float, obs: Obstacles,
-                     yaw: float | None = None, lookahead: float = 0.0) -> float:
+                     yaw: float | None = None) -> float:
         """The fastest of v, 3/4 v, ... 0 at which the robot, moving along the path, keeps
-        `yield_clearance` between its footprint (grown by `tracking_margin`) and every
-        person's predicted disc over the horizon. The footprint heads along the chord to
-        the point `lookahead` further on, as pure pursuit steers (round a corner it turns
-        before the corner, swinging its rear corner out: not into someone passing
-        there); 0: along the path. The robot's offset from the path now (p) and from its
-        heading (yaw; default: along the path) are predicted to fade out over
-        `max_lookahead` of travel."""
+        `yield_clearance` between its footprint (grown by `tracking_margin`, heading along
+        the path) and every person's predicted disc over the horizon. The robot's offset
+        from the path now (p) and from its heading (yaw; default: along the path) are
+        predicted to fade out over `max_lookahead` of travel."""
         cfg = self.cfg
         t = np.arange(0.0, cfg.yield_horizon + 1e-9, cfg.yield_step)
         people = obs.xy[None, :, :] + t[:, None, None] * obs.velocity[None, :, :]   # (T, k, 2)
@@ -500,7 +478,6 @@ class PathController:
         if not near.any():
             return v
         people, need = people[:, near], need[near]
-        n_walks = people.shape[1]
         turned, which = self.hypotheses(people, obs.velocity[near], t, s_robot)
         if len(which):
             people = np.concatenate([people, turned], axis=1)
@@ -511,17 +488,7 @@ class PathController:
         # robot at 1.4 m/s that decides to stop still rolls 0.65 m: into the crossing walker's
         # way, when going on would have cleared it)
         s_pred = np.minimum(s_robot + self._travel(v * scales, t), self._s[-1])
-        if lookahead > 0.0:
-            # the path's points at s_pred and a lookahead further on, in one lookup
-            both = self._points_at(np.stack([s_pred, np.minimum(s_pred + lookahead,
-                                                                 self._s[-1])]))
-            ahead, chord = both[0], both[1] - both[0]
-            n = np.hypot(chord[..., 0], chord[..., 1])
-            # (at the path's end the chord vanishes: along the last segment)
-            u = np.where((n > 1e-6)[..., None], chord / np.maximum(n, 1e-6)[..., None],
-                         self._dir[-1])
-        else:
-            ahead, u = self._frames_at(s_pred)      # at t = 0 (column 0): where it is now
+        ahead, u = self._frames_at(s_pred)          # at t = 0 (column 0): where it is now
         cos_h, sin_h = u[..., 0], u[..., 1]                                 # (c, T)
         fade = np.maximum(1.0 - (s_pred - s_robot) / cfg.max_lookahead, 0.0)        # (c, T)
         ahead = ahead + (np.asarray(p, dtype=float) - ahead[0, 0]) * fade[..., None]
@@ -535,35 +502,21 @@ class PathController:
         closest = gap.min(axis=1)               # (c, k): how near each comes at each speed
         # a person already closer than the clearance: only moving away from them is ok
         floor = np.minimum(gap[0, 0] - 1e-6, 0.0)     # (k,) from where the robot is now
-        scale = self._pick_speed(closest, floor, scales)
-        if scale is None and len(which):
-            # every speed brings someone's second guess (turning down the path, crossing
-            # at a junction) into contact: then as they walk on at constant velocity (the
-            # walker crossing behind a robot that goes on, whom stopping would leave in
-            # their way)
-            scale = self._pick_speed(closest[:, :n_walks], floor[:n_walks], scales)
-        # when every speed brings someone into contact even so (a walker coming head-on),
-        # the robot stops, and the navigator may make way, rather than drive at them
-        return float(v * scales[scale]) if scale is not None else 0.0
-
-    def _pick_speed(self, closest: np.ndarray, floor: np.ndarray,
-                    scales: np.ndarray) -> int | None:
-        """Index of the candidate speed (scales, fastest first) given the smallest gap
-        (c, k) between the grown footprint and each person at each speed, less the
-        clearance, and the smallest each may have (0, or less when already nearer); None
-        when every speed brings someone into contact."""
         good = (closest >= floor).all(axis=1).nonzero()[0]
         if len(good):
-            return int(good[0])
+            return float(v * scales[good[0]])
         # no speed keeps the clearance (someone walks at the robot, or the robot stands in
-        # their way): of the speeds that bring nobody into contact with the robot's
-        # footprint, the one that keeps the largest gap, often getting out of the way
-        # (ties: the fastest, e.g. someone passing a little closer than the clearance).
+        # their way): of the speeds that bring nobody into contact with the robot's disc,
+        # the one that keeps the largest gap, often getting out of the way (ties: the
+        # fastest, e.g. someone passing a little closer than the clearance). When every
+        # speed does (a walker coming head-on, or one who may turn down the path), the
+        # robot stops, and the navigator may make way, rather than drive at them
         worst = closest.min(axis=1)
-        no_contact = worst > -self.cfg.yield_clearance   # the grown footprint touches nobody
+        no_contact = worst > -cfg.yield_clearance       # the grown footprint touches nobody
         if not no_contact.any():
-            return None
-        return int(np.where(no_contact, worst + 1e-6 * scales, -np.inf).argmax())
+            return 0.0
+        pick = np.where(no_contact, worst + 1e-6 * scales, -np.inf)
+        return float(v * scales[int(np.argmax(pick))])
 
     def _travel(self, targets: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Distance (c, T) covered by the time t when changing from the speed now to each

@@ -565,14 +565,8 @@ class Navigator:
         return NavOutput(0.0, 0.0, ACTIVE, why, events=events)
 
     def _nearest_distance(self, pts: np.ndarray) -> float:
-        """Distance (m) from the footprint's bounding box to the nearest scan point not
-        behind it (the controller's proximity slow-down: the path follower drives
-        forwards, away from what is behind, and slowing down would let someone walking
-        up behind close in)."""
+        """Distance (m) from the footprint's bounding box to the nearest scan point."""
         if pts is None or not len(pts):
-            return math.inf
-        pts = pts[pts[:, 0] >= self._fp_lo[0]]
-        if not len(pts):
             return math.inf
         d = np.maximum(np.maximum(self._fp_lo - pts, pts - self._fp_hi), 0.0)
         return float(np.hypot(*d.T).min())
