@@ -6,16 +6,17 @@ and the tracked obstacles:
 1. progress: the nearest path point, searched forward from the last one (never backwards
    onto an earlier leg of a path that crosses itself);
 2. lookahead point `lookahead_time` x speed ahead (clamped), curvature 2 y / L^2;
-3. speed: the segment's limit, regulated by curvature (below `regulated_min_radius`; the
-   turns and lower limits ahead are anticipated: each vertex's allowed speed must be
-   reachable at the deceleration limit), by proximity to obstacles (nearer than `proximity_distance`), by the braking distance to
-   the goal (sqrt(2 a d)), and by people: each tracked object is predicted at constant
-   velocity for `yield_horizon` s (and, as second guesses, turning down the path ahead
-   towards the robot or crossing a junction they walk past); the robot's own future along
-   the path is predicted for a few candidate speeds, reached from its speed now at the
-   acceleration limits, and the fastest candidate that keeps `yield_clearance` between
-   its footprint (grown by a tracking margin) and every person's disc the whole time
-   wins (0: wait for the person to pass);
+3. speed: the segment's limit, regulated by curvature (below `regulated_min_radius`;
+   the turns and lower limits ahead are anticipated: each vertex's allowed speed must
+   be reachable at the deceleration limit), by proximity to obstacles (nearer than
+   `proximity_distance`), by the braking distance to the goal (sqrt(2 a d)), and by
+   people: each tracked object is predicted at constant velocity for `yield_horizon` s
+   (and, as second guesses, turning down the path ahead towards the robot or crossing a
+   junction they walk past); the robot's own future along the path is predicted for a
+   few candidate speeds, reached from its speed now at the acceleration limits, and the
+   fastest candidate that keeps `yield_clearance` between its footprint (grown by a
+   tracking margin) and every person's disc the whole time wins (0: wait for the person
+   to pass);
 4. angular rate v * curvature; at the start, or when the path turns behind it, the robot
    first rotates in place towards the lookahead point (not while someone walks within
    `yield_clearance` of the disc its corners sweep);
@@ -144,7 +145,6 @@ class PathController:
         seg = np.hypot(*np.diff(pts, axis=0).T)
         self._line = Polyline(pts)
         self._s = self._line.cum
-        self._dir = self._line.directions                      # unit direction per segment
         # the speed each vertex allows: its segments' limits, regulated by the turn there
         # (radius from the turning angle over the neighbouring segments, at most twice the
         # short lookahead of each: pure pursuit rounds a corner between long straights over
@@ -216,7 +216,7 @@ class PathController:
             return self._limited(0.0, 0.0, dt, cmd)
         speed_now = max(self._v, 0.0)
         L = _clamp(speed_now * cfg.lookahead_time, cfg.min_lookahead, cfg.max_lookahead)
-        target = self._point_at(min(s_robot + L, self._s[-1]))
+        target = self._line.points_at(min(s_robot + L, self._s[-1]))
         c, s = math.cos(yaw), math.sin(yaw)
         d = target - p
         lx, ly = c * d[0] + s * d[1], -s * d[0] + c * d[1]
@@ -283,7 +283,7 @@ class PathController:
         pursuit with the robot's rear as its nose); None when the point is not behind."""
         if self.path is None:
             return None
-        target = self._point_at(min(self._s_last + self.cfg.min_lookahead, self._s[-1]))
+        target = self._line.points_at(min(self._s_last + self.cfg.min_lookahead, self._s[-1]))
         yaw = float(pose[2]) + math.pi
         c, s = math.cos(yaw), math.sin(yaw)
         d = target - np.asarray(pose[:2], dtype=float)
@@ -319,17 +319,6 @@ class PathController:
         self._s_last = float(self._s[lo + j] + f[j] * math.sqrt(L2[j]))
         return self._s_last, float(cross)
 
-    def _point_at(self, s: float) -> np.ndarray:
-        return self._line.points_at(s)
-
-    def _points_at(self, s: np.ndarray) -> np.ndarray:
-        return self._line.points_at(s)
-
-    def _frames_at(self, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Points of the path at arc lengths s and its unit directions there (each shape
-        s.shape + (2,))."""
-        return self._line.frames_at(s)
-
     def turning_onto_path(self, people, velocity, t: np.ndarray,
                           s_robot: float | None = None):
         """A second prediction for people whose constant-velocity walk reaches the path
@@ -344,7 +333,7 @@ class PathController:
         s_ahead = np.arange(s_robot, reach + 1e-9, 0.25)
         if len(s_ahead) < 2:
             return np.zeros((len(t), 0, 2)), np.zeros(0, dtype=int)
-        q = self._points_at(s_ahead)                                        # (m, 2)
+        q = self._line.points_at(s_ahead)                                   # (m, 2)
         # only those whose walk's bounding box meets the path's (grown by the distance)
         # can come that near it (an exact pre-filter: the result is the same; a straight
         # walk's box is its ends')
@@ -388,7 +377,7 @@ class PathController:
         speed = speed[which]
         people, which = people[:, which], cand[which]
         after = np.maximum(t[:, None] - tau[None, :], 0.0)                  # (T, m)
-        along = self._points_at(np.maximum(s_c[None, :] - speed[None, :] * after, 0.0)
+        along = self._line.points_at(np.maximum(s_c[None, :] - speed[None, :] * after, 0.0)
                                 .ravel()).reshape(len(t), len(which), 2)
         before = t[:, None] < tau[None, :]
         return np.where(before[..., None], people, along), which
@@ -488,7 +477,7 @@ class PathController:
         # robot at 1.4 m/s that decides to stop still rolls 0.65 m: into the crossing walker's
         # way, when going on would have cleared it)
         s_pred = np.minimum(s_robot + self._travel(v * scales, t), self._s[-1])
-        ahead, u = self._frames_at(s_pred)          # at t = 0 (column 0): where it is now
+        ahead, u = self._line.frames_at(s_pred)     # at t = 0 (column 0): where it is now
         cos_h, sin_h = u[..., 0], u[..., 1]                                 # (c, T)
         fade = np.maximum(1.0 - (s_pred - s_robot) / cfg.max_lookahead, 0.0)        # (c, T)
         ahead = ahead + (np.asarray(p, dtype=float) - ahead[0, 0]) * fade[..., None]

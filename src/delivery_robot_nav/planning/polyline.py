@@ -11,13 +11,20 @@ def arc_lengths(pts: np.ndarray) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(pts, axis=0).T))])
 
 
-def locate(cum: np.ndarray, s) -> tuple[np.ndarray, np.ndarray]:
+def locate(cum: np.ndarray, s, lengths: np.ndarray | None = None
+           ) -> tuple[np.ndarray, np.ndarray]:
     """(segment index, fraction along it) of arc lengths s (any shape), clamped to the
-    polyline whose arc_lengths are cum."""
+    polyline whose arc_lengths are cum; lengths: segment_lengths(cum), when kept."""
     s = np.asarray(s, dtype=float)
     i = np.minimum(np.maximum(cum.searchsorted(s, 'right') - 1, 0), len(cum) - 2)
-    f = np.minimum(np.maximum((s - cum[i]) / np.maximum(cum[i + 1] - cum[i], 1e-12), 0.0), 1.0)
+    seg = np.maximum(cum[i + 1] - cum[i], 1e-12) if lengths is None else lengths[i]
+    f = np.minimum(np.maximum((s - cum[i]) / seg, 0.0), 1.0)
     return i, f
+
+
+def segment_lengths(cum: np.ndarray) -> np.ndarray:
+    """Each segment's length from the arc lengths (at least 1e-12: locate divides)."""
+    return np.maximum(cum[1:] - cum[:-1], 1e-12)
 
 
 def points_at(pts: np.ndarray, cum: np.ndarray, s) -> np.ndarray:
@@ -35,16 +42,13 @@ class Polyline:
     def __init__(self, pts: np.ndarray):
         self.points = pts
         self.cum = arc_lengths(pts)
+        self._len = segment_lengths(self.cum)
         self._vec = pts[1:] - pts[:-1]                             # (n-1, 2) per segment
-        self._len = np.maximum(self.cum[1:] - self.cum[:-1], 1e-12)
         self.directions = self._vec / np.hypot(self._vec[:, 0], self._vec[:, 1])[:, None]
 
     def locate(self, s) -> tuple[np.ndarray, np.ndarray]:
         """(segment index, fraction along it) of arc lengths s (any shape), clamped."""
-        s = np.asarray(s, dtype=float)
-        i = np.minimum(np.maximum(self.cum.searchsorted(s, 'right') - 1, 0), len(self.cum) - 2)
-        f = np.minimum(np.maximum((s - self.cum[i]) / self._len[i], 0.0), 1.0)
-        return i, f
+        return locate(self.cum, s, self._len)
 
     def points_at(self, s) -> np.ndarray:
         """Points at arc lengths s (any shape; result s.shape + (2,)), clamped."""
