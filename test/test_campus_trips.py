@@ -13,7 +13,7 @@ def campus():
     return RouteGraph.from_file(share_path('config', 'campus_route_graph.geojson'))
 
 
-def test_the_crowd_walks_the_walkways_in_lanes_and_leaves_the_station_spurs_to_the_robot(campus):
+def test_the_crowd_walks_the_walkways_in_lanes_off_the_robots_line_and_leaves_the_station_spurs_to_the_robot(campus):
     route = campus.plan(campus.station('dorm_north'), 'biology')
     crowd = trip_crowd(route.points, 10, np.random.default_rng(0), [], 120.0)
     assert len(crowd) == 10
@@ -23,6 +23,8 @@ def test_the_crowd_walks_the_walkways_in_lanes_and_leaves_the_station_spurs_to_t
         xy = person.poses_at(times)[:, :2]
         off = np.array([np.hypot(*(p - project(walkway, p)[2])) for p in xy])
         assert np.all(off <= 2.5 + 1e-6)                # on the walkways (lanes 1.1 / 2.5 m)
+        # never on the robot's centre line, round the route's corners either
+        assert np.all(off >= 1.1 - 1e-6), (person.name, off.min())
         for station in (route.points[0], route.points[-1]):
             assert np.min(np.hypot(*(xy - station).T)) > 8.0
 

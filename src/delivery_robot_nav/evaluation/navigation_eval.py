@@ -318,6 +318,10 @@ def trip_crowd(route_points: np.ndarray, n: int, rng: np.random.Generator, other
     1.8 m) and turn round in them: the scripted crowd cannot step aside for the robot, so
     it does not walk across the robot's centre line (the world's own walkers still cross
     at the ends of their routes); a robot on the centre line passes them at >= 0.5 m.
+    At the route's corners their walks stop 3 m (half a walkway) short of the corner:
+    until 2026-11-30 a walk could run up to it, and the lane 1.1 m off a segment then
+    ended on the next segment's centre line, where the robot turns (people walked into the
+    side of a robot crawling round a corner).
     Only on the walkways: the spurs to the stations (the route's first and last edges,
     slower) are the robot's, and a route of two spurs meeting at a junction has no
     walkway, so no crowd (until 2026-11-30 such routes, 4 of the 210 station pairs, had
@@ -330,7 +334,7 @@ def trip_crowd(route_points: np.ndarray, n: int, rng: np.random.Generator, other
     for k in range(n, 0, -1):
         try:
             return crowd_actors(walkway, k, rng, lanes=(1.1, 2.5), cross_lanes=False,
-                                others=others, horizon=horizon)
+                                others=others, horizon=horizon, corner_margin=3.0)
         except ValueError:
             continue
     return []

@@ -46,7 +46,8 @@ from delivery_robot_nav.sim.sensors import (DepthReading, GnssReading, ImuReadin
 def crowd_actors(route: np.ndarray, n: int, rng: np.random.Generator,
                  lanes: tuple = (0.7, 1.5), turn_time: float = 1.0,
                  others: list[Actor] = (), horizon: float = 600.0,
-                 min_separation: float = 0.7, cross_lanes: bool = True) -> list[Actor]:
+                 min_separation: float = 0.7, cross_lanes: bool = True,
+                 corner_margin: float = 0.0) -> list[Actor]:
     """n pedestrians walking to and fro along stretches of the route polyline.
 
     Everyone keeps to the right: a lane `lanes` m to the right of the walking direction,
@@ -58,9 +59,20 @@ def crowd_actors(route: np.ndarray, n: int, rng: np.random.Generator,
     People do not walk through each other: a candidate that would come closer than
     `min_separation` (centre to centre; they are 0.6 m wide) to anyone already placed (or
     to `others`) within `horizon` s is drawn again. cross_lanes false: they turn round in
-    their lane and walk back in it (nobody crosses the walkway's centre line)."""
+    their lane and walk back in it (nobody crosses the walkway's centre line).
+    corner_margin: the walks keep this far (along their segment) from the route's interior
+    vertices, so that they stay out of the walkway round the corner (a lane 1.1 m off a
+    segment that ran up to a right-angled corner would end on the next segment's centre
+    line); segments too short for a 5 m walk hold nobody."""
     seg = np.diff(route, axis=0)
     lengths = np.hypot(seg[:, 0], seg[:, 1])
+    # the stretch of each segment people may walk: [start, start + usable]
+    start = np.where(np.arange(len(seg)) > 0, corner_margin, 0.0)
+    usable = lengths - start - np.where(np.arange(len(seg)) < len(seg) - 1, corner_margin, 0.0)
+    usable = np.where(usable >= 5.0, usable, 0.0) if corner_margin > 0.0 else lengths
+    if not usable.sum() > 0.0:
+        raise ValueError(f'no segment of the route is long enough for a walk '
+                         f'{corner_margin} m from its corners')
     times_grid = np.arange(0.0, horizon, 0.05)
     placed = [a.poses_at(times_grid)[:, :2] for a in others]
     actors = []
@@ -71,8 +83,9 @@ def crowd_actors(route: np.ndarray, n: int, rng: np.random.Generator,
             raise ValueError(f'cannot place {n} pedestrians {min_separation} m apart along the '
                              f'route (placed {len(actors)})')
         i = len(actors)
-        k = int(rng.choice(len(seg), p=lengths / lengths.sum()))
-        a, d, length = route[k], seg[k] / lengths[k], lengths[k]
+        k = int(rng.choice(len(seg), p=usable / usable.sum()))
+        d, length = seg[k] / lengths[k], usable[k]
+        a = route[k] + d * start[k]
         span = min(length, rng.uniform(15.0, 60.0))
         s0 = rng.uniform(0.0, length - span)
         if rng.random() < 0.5:                            # walk against the route direction
