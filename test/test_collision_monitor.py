@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 import pytest
+import shapely
 
 from delivery_robot_nav.planning.collision_monitor import (APPROACH, CLEAR, SLOWDOWN, STOP,
                                                            CollisionMonitor,
@@ -91,3 +92,36 @@ def test_inside_the_stop_zone_only_motions_that_do_not_close_in_are_allowed():
     ahead = np.array([[0.38, 0.0]])              # 3 cm in front: forward stopped, back allowed
     assert mon.check(0.5, 0.0, ahead).v == 0.0
     assert mon.check(-0.2, 0.0, ahead).v == -0.2
+
+
+def test_box_zones_answer_exactly_as_shapely_does_points_on_edges_and_corners_included():
+    mon = CollisionMonitor(CollisionMonitorConfig(), FOOTPRINT)
+    shapes_only = CollisionMonitor(CollisionMonitorConfig(), FOOTPRINT)
+    shapes_only._boxes = {}                         # every test through shapely.contains_xy
+    rng = np.random.default_rng(5)
+    for zone in (mon.footprint, mon.stop_zone, mon.slow_zone):
+        corners = np.asarray(zone.exterior.coords)
+        k = 20 * len(corners)
+        on_edges = np.vstack([
+            np.column_stack([np.repeat(corners[:, 0], 20), rng.uniform(-1, 1, k)]),
+            np.column_stack([rng.uniform(-1, 1, k), np.repeat(corners[:, 1], 20)])])
+        pts = np.vstack([rng.uniform(-1.0, 1.0, (20000, 2)), corners, on_edges,
+                         np.nextafter(corners, 0.0), np.nextafter(corners, 9.0)])
+        fast = mon._contains(zone, pts[:, 0], pts[:, 1])
+        assert np.array_equal(fast, shapely.contains_xy(zone, pts[:, 0], pts[:, 1]))
+        assert fast.any() and not fast.all()
+    for _ in range(300):
+        n = int(rng.integers(1, 720))
+        r, th = rng.uniform(0.2, 3.0, n), rng.uniform(-np.pi, np.pi, n)
+        pts = np.column_stack([r * np.cos(th), r * np.sin(th)])
+        v, w = rng.uniform(-0.5, 1.5), rng.uniform(-1.5, 1.5)
+        a, b = mon.check(v, w, pts), shapes_only.check(v, w, pts)
+        assert (a.v, a.w, a.state, a.reason, a.time_to_collision) == \
+            (b.v, b.w, b.state, b.reason, b.time_to_collision)
+
+
+def test_a_footprint_that_is_not_an_axis_aligned_box_is_tested_by_shapely():
+    diamond = np.array([[0.4, 0.0], [0.0, 0.3], [-0.4, 0.0], [0.0, -0.3]])
+    mon = CollisionMonitor(CollisionMonitorConfig(), diamond)
+    assert all(box is None for box in mon._boxes.values())
+    assert mon.check(1.0, 0.0, np.array([[0.1, 0.0]])).state == 'stop'

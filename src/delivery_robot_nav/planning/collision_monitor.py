@@ -13,7 +13,10 @@ returns the command it allows, with the reason.
   after t seconds, the command is scaled by t / time_horizon, so the robot always keeps at
   least `time_horizon` of travel between itself and the obstacle and stops at the margin.
 
-Polygon tests are shapely's vectorized `contains_xy` (C); everything else is numpy.
+Polygon tests are shapely's vectorized `contains_xy` (C); a zone that is an axis-aligned
+rectangle (a box footprint, buffered with mitred corners) is tested by comparing with its
+own corner coordinates instead: the same answers (strictly inside), at a fraction of the
+cost for the 15 x 720 points of a sweep. Everything else is numpy.
 """
 from __future__ import annotations
 
@@ -63,6 +66,8 @@ class CollisionMonitor:
         self.slow_zone = base.buffer(cfg.slowdown_margin, join_style='mitre')
         shapely.prepare(self.stop_zone)
         shapely.prepare(self.slow_zone)
+        self._boxes = {id(z): _axis_box(z) for z in (self.footprint, self.stop_zone,
+                                                       self.slow_zone)}
         self._reach = float(np.max(np.hypot(*footprint.T))) + cfg.slowdown_margin
         n = max(1, int(round(cfg.time_horizon / cfg.time_step)))
         self._times = np.arange(1, n + 1) * (cfg.time_horizon / n)
@@ -79,7 +84,7 @@ class CollisionMonitor:
         pts = pts[np.hypot(pts[:, 0], pts[:, 1]) <= reach]
         if not len(pts):
             return MonitorResult(v, w, CLEAR, 'clear')
-        in_stop = shapely.contains_xy(self.stop_zone, pts[:, 0], pts[:, 1])
+        in_stop = self._contains(self.stop_zone, pts[:, 0], pts[:, 1])
         if in_stop.sum() >= cfg.min_points:
             close = pts[in_stop]
             nearest = close[np.argmin(np.hypot(*close.T))]
@@ -100,12 +105,20 @@ class CollisionMonitor:
         if ttc < math.inf:
             scale = ttc / cfg.time_horizon
             state, reason = APPROACH, f'collision in {ttc:.1f} s at the commanded velocity'
-        in_slow = shapely.contains_xy(self.slow_zone, pts[:, 0], pts[:, 1])
+        in_slow = self._contains(self.slow_zone, pts[:, 0], pts[:, 1])
         if in_slow.sum() >= cfg.min_points and cfg.slowdown_ratio < scale:
             scale = cfg.slowdown_ratio
             state, reason = SLOWDOWN, (f'obstacle within {cfg.slowdown_margin} m of the '
                                        'footprint')
         return MonitorResult(v * scale, w * scale, state, reason, ttc)
+
+    def _contains(self, zone, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Which points (x, y: arrays of one shape) lie strictly inside the zone."""
+        box = self._boxes.get(id(zone))
+        if box is None:
+            return shapely.contains_xy(zone, x, y)
+        x0, y0, x1, y1 = box
+        return (x > x0) & (x < x1) & (y > y0) & (y < y1)
 
     def _moves_away(self, v: float, w: float, pts: np.ndarray, dt: float = 0.1) -> bool:
         """True when moving at (v, w) for dt brings no point nearer the footprint (and
@@ -132,9 +145,22 @@ class CollisionMonitor:
         # points in the moved robot frame, (steps, n)
         px = c[:, None] * dx + s[:, None] * dy
         py = -s[:, None] * dx + c[:, None] * dy
-        hit = shapely.contains_xy(zone, px.ravel(), py.ravel()).reshape(px.shape)
+        hit = self._contains(zone, px, py)
         rows = np.flatnonzero(hit.sum(axis=1) >= self.cfg.min_points)
         return float(t[rows[0]]) if len(rows) else math.inf
+
+
+def _axis_box(polygon) -> tuple[float, float, float, float] | None:
+    """(xmin, ymin, xmax, ymax) of a polygon that is an axis-aligned rectangle (its own
+    coordinates, exactly), else None."""
+    xy = np.asarray(polygon.exterior.coords)[:-1]
+    x0, y0 = xy.min(axis=0)
+    x1, y1 = xy.max(axis=0)
+    on_corner = np.isin(xy[:, 0], (x0, x1)) & np.isin(xy[:, 1], (y0, y1))
+    if len(polygon.interiors) or not on_corner.all() or \
+            len({(float(a), float(b)) for a, b in xy}) != 4:
+        return None
+    return float(x0), float(y0), float(x1), float(y1)
 
 
 def arc_poses(v: float, w: float, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
