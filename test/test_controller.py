@@ -11,9 +11,8 @@ from delivery_robot_nav.planning.polyline import project
 DT = 0.05
 
 
-def drive(ctrl, pose, seconds, people=None, people_radius=0.3, room=None):
-    """Unicycle under the controller; people (k, 4): x, y, vx, vy at t = 0; room(pose):
-    the free space beside the footprint (left, right) the controller is told."""
+def drive(ctrl, pose, seconds, people=None, people_radius=0.3):
+    """Unicycle under the controller; people (k, 4): x, y, vx, vy at t = 0."""
     pose = np.array(pose, dtype=float)
     log = []
     for k in range(int(seconds / DT)):
@@ -22,7 +21,7 @@ def drive(ctrl, pose, seconds, people=None, people_radius=0.3, room=None):
         if people is not None:
             xy = people[:, :2] + t * people[:, 2:]
             obs = Obstacles(xy, people[:, 2:].copy(), np.full(len(people), people_radius))
-        cmd = ctrl.compute(pose, DT, obs, **({} if room is None else {'room': room(pose)}))
+        cmd = ctrl.compute(pose, DT, obs)
         log.append((t, *pose, cmd.v, cmd.w, cmd.cross_track_error, cmd.regulated_by,
                     cmd.goal_reached, obs))
         pose[0] += cmd.v * math.cos(pose[2]) * DT
@@ -229,60 +228,3 @@ def test_bad_paths_are_refused():
     with pytest.raises(ValueError, match='no length'):
         ctrl.set_path(np.array([[1.0, 1.0], [1.0, 1.0]]))
     assert ctrl.compute((0.0, 0.0, 0.0), DT).v == 0.0     # no path: stand still
-
-
-def _passing_gaps(log, box):
-    """Per person, the smallest gap between the footprint and their 0.3 m disc."""
-    gaps = []
-    for t, x, y, yaw, v, w, cte, why, done, obs in log:
-        rel = obs.xy - np.array([x, y])
-        gaps.append(box_gap(rel, math.cos(yaw), math.sin(yaw), box) - 0.3)
-    return np.array(gaps).min(axis=0)
-
-
-def test_moves_aside_for_someone_passing_in_the_lane_beside_it_and_comes_back():
-    # a walker coming the other way 1.1 m left of the path: on the path the footprint
-    # passes them at 0.525 m; moving aside gives them the passing clearance
-    people = np.array([[25.0, 1.1, -1.2, 0.0]])
-    gaps = {}
-    for offset in (0.0, 0.5):
-        cfg = ControllerConfig(passing_offset=offset)
-        ctrl = PathController(cfg)
-        ctrl.set_path(np.array([[0.0, 0.0], [40.0, 0.0]]), np.array([1.4]))
-        pose, log = drive(ctrl, (0.0, 0.0, 0.0), 60.0, people)
-        gaps[offset] = _passing_gaps(log, cfg.footprint_box)[0]
-        assert log[-1][8] and np.hypot(pose[0] - 40.0, pose[1]) < 0.06   # still at the goal
-        if offset:
-            passing = [row for row in log if 8.0 < row[1] < 15.0]
-            assert min(row[4] for row in passing) > 1.3     # without slowing down
-            assert min(row[2] for row in passing) < -0.25   # to the right, away from them
-            later = np.array([row[6] for row in log if 25.0 < row[1] < 38.0])
-            assert np.abs(later).max() < 0.05               # and back on the path
-    assert gaps[0.0] < 0.55
-    assert gaps[0.5] >= cfg.passing_clearance - 0.1
-
-
-def test_between_people_passing_on_both_sides_it_keeps_to_the_middle():
-    cfg = ControllerConfig(passing_offset=0.5)
-    ctrl = PathController(cfg)
-    ctrl.set_path(np.array([[0.0, 0.0], [40.0, 0.0]]), np.array([1.4]))
-    people = np.array([[25.0, 1.1, -1.2, 0.0], [25.5, -1.3, -1.2, 0.0]])
-    _, log = drive(ctrl, (0.0, 0.0, 0.0), 60.0, people)
-    left, right = _passing_gaps(log, cfg.footprint_box)
-    assert abs(left - right) < 0.12                 # midway between lanes 1.1 and 1.3 m off
-    assert min(left, right) > 0.5
-
-
-def test_does_not_move_aside_towards_what_stands_beside_the_way():
-    # a wall 0.8 m right of the path (the scan's room), a walker on the left: the robot
-    # moves right only as far as the room leaves passing_room_margin
-    cfg = ControllerConfig(passing_offset=0.5)
-    ctrl = PathController(cfg)
-    ctrl.set_path(np.array([[0.0, 0.0], [40.0, 0.0]]), np.array([1.4]))
-    people = np.array([[25.0, 1.1, -1.2, 0.0]])
-    half = cfg.footprint_box[3]
-    _, log = drive(ctrl, (0.0, 0.0, 0.0), 60.0, people,
-                   room=lambda pose: (math.inf, pose[1] - half + 0.8))
-    lowest = min(row[2] for row in log)
-    assert lowest > -(0.8 - half - cfg.passing_room_margin) - 0.03
-    assert lowest < -0.15                           # it did move aside, within the room

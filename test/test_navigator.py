@@ -3,7 +3,6 @@ detours, re-routing, safe stops on stale inputs, recovery and failure with a rea
 import math
 
 import numpy as np
-import pytest
 
 from delivery_robot_nav.perception.costmap import CostmapConfig, RollingCostmap
 from delivery_robot_nav.planning.controller import Obstacles
@@ -231,16 +230,3 @@ def test_robot_makes_way_for_a_walker_who_would_walk_into_it():
     # the same walker with making way switched off reaches the robot
     closest_off, _ = walker_at_the_standing_robot(Navigator(NavigatorConfig(evade_speed=0.0)))
     assert closest_off <= 0.0
-
-
-def test_the_room_for_moving_aside_is_what_the_scan_leaves_beside_the_footprint_ahead():
-    nav = Navigator()
-    (x0, y0), (x1, y1) = nav._fp_lo, nav._fp_hi
-    pts = np.array([[1.0, y1 + 0.6],         # left, ahead
-                    [0.0, y0 - 0.9],         # right, level with the robot
-                    [1.0, y1 + 1.5],         # left, farther out
-                    [x1 + 0.5, 0.0],         # straight ahead: not beside
-                    [x0 - 3.0, y1 + 0.1],    # well behind: not on the way
-                    [x1 + 9.0, y0 - 0.1]])   # beyond the longest lookahead
-    assert nav._room_beside(pts) == (pytest.approx(0.6), pytest.approx(0.9))
-    assert nav._room_beside(np.zeros((0, 2))) == (math.inf, math.inf)

@@ -5,10 +5,7 @@ Per cycle, from the robot's pose and velocity, the path (with a speed limit per 
 and the tracked obstacles:
 1. progress: the nearest path point, searched forward from the last one (never backwards
    onto an earlier leg of a path that crosses itself);
-2. lookahead point `lookahead_time` x speed ahead (clamped), curvature 2 y / L^2; the
-   point is shifted sideways when the robot moves aside for people: those predicted to
-   come level with it should pass `passing_clearance` from its footprint (a walker in
-   the lane beside a 6 m walkway), within `passing_offset` and the room the scan leaves;
+2. lookahead point `lookahead_time` x speed ahead (clamped), curvature 2 y / L^2;
 3. speed: the segment's limit, regulated by curvature (below `regulated_min_radius`;
    the turns and lower limits ahead are anticipated: each vertex's allowed speed must
    be reachable at the deceleration limit), by proximity to obstacles (nearer than
@@ -66,10 +63,6 @@ class ControllerConfig:
     turn_onto_path_distance: float = 0.0  # m: people reaching the path ahead may turn onto it
     junction_radius: float = 0.0        # m: people passing this near a junction may cross it
     search_window: float = 3.0          # m of path searched ahead for progress
-    passing_offset: float = 0.0         # m the robot may move aside from the path for people
-    passing_clearance: float = 0.8      # m it aims to keep from someone passing beside it
-    passing_rate: float = 0.25          # m/s, how fast the sideways offset changes
-    passing_room_margin: float = 0.3    # m kept from what the scan sees on the side it moves to
 
     @property
     def robot_radius(self) -> float:
@@ -124,8 +117,6 @@ class PathController:
         self._v = self._w = self._a = 0.0
         self._rotating = True
         self._junctions = np.zeros((0, 2))
-        self._offset = 0.0                    # m left of the path the robot follows now
-        self._offset_goal = 0.0               # m left of the path it is moving aside to
 
     def set_junctions(self, points):
         """Where walkways meet (the route graph's nodes of degree >= 3), in the path's
@@ -173,18 +164,15 @@ class PathController:
         self._progress = 0
         self._s_last = 0.0
         self._rotating = True
-        self._offset = self._offset_goal = 0.0
 
     def reconfigure(self, cfg: ControllerConfig):
         """New limits and gains while running: the path's precomputed speeds follow, the
         progress along it and the motion state stay."""
-        state = (self._progress, self._s_last, self._v, self._w, self._a, self._rotating,
-                 self._offset, self._offset_goal)
+        state = (self._progress, self._s_last, self._v, self._w, self._a, self._rotating)
         self.cfg = cfg
         if self.path is not None:
             self.set_path(self.path, self._limits)
-        (self._progress, self._s_last, self._v, self._w, self._a, self._rotating,
-         self._offset, self._offset_goal) = state
+        self._progress, self._s_last, self._v, self._w, self._a, self._rotating = state
 
     def reset_motion(self, v: float = 0.0, w: float = 0.0):
         self._v, self._w, self._a = v, w, 0.0
@@ -208,16 +196,11 @@ class PathController:
 
     # ------------------------------------------------------------------ one cycle
     def compute(self, pose, dt: float, obstacles: Obstacles | None = None,
-                nearest_obstacle: float = math.inf, allow_rotate: bool = True,
-                room: tuple[float, float] = (math.inf, math.inf),
-                beside: Obstacles | None = None) -> Command:
+                nearest_obstacle: float = math.inf, allow_rotate: bool = True) -> Command:
         """Velocity command for the next `dt` s. pose = (x, y, yaw) in the path's frame;
         nearest_obstacle: distance (m) from the footprint to the nearest obstacle seen;
         allow_rotate false: follow the arc to the lookahead point instead of turning in
-        place (when the turn itself would hit something); room: free space (m) beside the
-        footprint on its left and right along the way ahead (how far it may move aside
-        for people); beside: what it moves aside for (default: obstacles; the navigator
-        gives every tracked object, people standing too)."""
+        place (when the turn itself would hit something)."""
         cfg = self.cfg
         if self.path is None:
             return self._limited(0.0, 0.0, dt, Command(0.0, 0.0, True, 'no path', 0.0, 0.0))
@@ -233,14 +216,7 @@ class PathController:
             return self._limited(0.0, 0.0, dt, cmd)
         speed_now = max(self._v, 0.0)
         L = _clamp(speed_now * cfg.lookahead_time, cfg.min_lookahead, cfg.max_lookahead)
-        if cfg.passing_offset > 0.0:
-            self._move_aside(s_robot, cte, remaining, obstacles if beside is None else beside,
-                             room, dt)
-        if self._offset != 0.0:
-            target, u = self._line.frames_at(min(s_robot + L, self._s[-1]))
-            target = target + self._offset * np.array([-u[1], u[0]])
-        else:
-            target = self._line.points_at(min(s_robot + L, self._s[-1]))
+        target = self._line.points_at(min(s_robot + L, self._s[-1]))
         c, s = math.cos(yaw), math.sin(yaw)
         d = target - p
         lx, ly = c * d[0] + s * d[1], -s * d[0] + c * d[1]
@@ -463,53 +439,6 @@ class PathController:
         return (np.concatenate([q for q, _ in parts], axis=1),
                 np.concatenate([w for _, w in parts]))
 
-    def _move_aside(self, s_robot: float, cte: float, remaining: float,
-                    obs: Obstacles | None, room: tuple[float, float], dt: float):
-        """Where beside the path to drive (`_offset`, m, left positive): people predicted
-        (constant velocity, `yield_horizon`) to come abeam of the robot moving along the
-        path at its speed now should pass `passing_clearance` from its footprint; the
-        smallest sideways offset that gives everyone that (between people on both sides:
-        midway), at most `passing_offset`, not nearer than `passing_room_margin` to what
-        the scan sees on that side, none in the last metres to the goal. The offset
-        follows at `passing_rate` m/s."""
-        cfg = self.cfg
-        x0, y0, x1, y1 = cfg.footprint_box
-        limit = cfg.passing_offset * _clamp((remaining - 0.5) / 2.0, 0.0, 1.0)
-        want = 0.0
-        if limit > 0.0 and obs is not None and len(obs.xy):
-            t = np.arange(0.0, cfg.yield_horizon + 1e-9, cfg.yield_step)
-            s_pred = np.minimum(s_robot + max(self._v, 0.0) * t, self._s[-1])
-            a, u = self._line.frames_at(s_pred)                                # (T, 2)
-            rx = obs.xy[None, :, 0] + t[:, None] * obs.velocity[None, :, 0] - a[:, None, 0]
-            ry = obs.xy[None, :, 1] + t[:, None] * obs.velocity[None, :, 1] - a[:, None, 1]
-            along = rx * u[:, None, 0] + ry * u[:, None, 1]                   # (T, k)
-            side = ry * u[:, None, 0] - rx * u[:, None, 1]                    # left positive
-            # abeam: the instant each person is nearest to level with the robot, if they
-            # get within reach of its sides then
-            i = np.abs(along).argmin(axis=0)
-            k = np.arange(len(i))
-            along, side = along[i, k], side[i, k]
-            reach = obs.radius + cfg.passing_clearance
-            abeam = (along <= x1 + reach) & (along >= x0 - reach)
-            left = abeam & (side > self._offset)        # on the left of where it drives
-            right = abeam & (side <= self._offset)
-            need = reach + np.where(left, y1, -y0)
-            hi = min(limit, float((side[left] - need[left]).min())) if left.any() else limit
-            lo = max(-limit, float((side[right] + need[right]).max())) if right.any() else -limit
-            want = _clamp(0.0, lo, hi) if lo <= hi else _clamp(0.5 * (lo + hi), -limit, limit)
-            # not towards what the scan sees beside the way
-            free_left = cte + room[0] - cfg.passing_room_margin
-            free_right = cte - room[1] + cfg.passing_room_margin
-            want = _clamp(want, min(free_right, 0.0), max(free_left, 0.0))
-        self._offset_goal = want
-        # back towards the path (room running out, someone on the other side) twice as fast
-        step = cfg.passing_rate * dt
-        back = 2.0 * step
-        if self._offset >= 0.0:
-            self._offset = _clamp(want, self._offset - back, self._offset + step)
-        else:
-            self._offset = _clamp(want, self._offset - step, self._offset + back)
-
     def _spin_too_close(self, p, obs: Obstacles, horizon: float) -> bool:
         """Someone walking comes within `yield_clearance` of the disc the footprint sweeps
         turning in place at p within `horizon` s (the turn's duration; constant
@@ -550,8 +479,6 @@ class PathController:
         s_pred = np.minimum(s_robot + self._travel(v * scales, t), self._s[-1])
         ahead, u = self._line.frames_at(s_pred)     # at t = 0 (column 0): where it is now
         cos_h, sin_h = u[..., 0], u[..., 1]                                 # (c, T)
-        if self._offset_goal != 0.0:            # the line it is moving aside to
-            ahead = ahead + self._offset_goal * np.stack([-sin_h, cos_h], axis=-1)
         fade = np.maximum(1.0 - (s_pred - s_robot) / cfg.max_lookahead, 0.0)        # (c, T)
         ahead = ahead + (np.asarray(p, dtype=float) - ahead[0, 0]) * fade[..., None]
         if yaw is not None:

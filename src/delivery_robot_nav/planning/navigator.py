@@ -235,8 +235,7 @@ class Navigator:
         was_evading, evading = self._evading, False
         if was_evading:
             self.controller.reset_motion()      # what it wants, from standing
-        room = self._room_beside(scan_points)
-        cmd = self.controller.compute(pose, dt, walking, near, room=room, beside=obstacles)
+        cmd = self.controller.compute(pose, dt, walking, near)
         if cfg.evade_speed > 0.0 and len(walking.xy) and not cmd.goal_reached and \
                 abs(cmd.v) < 0.5 * cfg.evade_speed:
             way = self._make_way(pose, walking, costmap, was_evading)
@@ -253,8 +252,7 @@ class Navigator:
         if cmd.regulated_by == 'rotating to the path' and abs(mon.w) < 0.5 * abs(cmd.w):
             # the turn in place would hit something: take the arc towards the path instead
             saved = self.controller.motion_state()
-            arc = self.controller.compute(pose, dt, walking, near, allow_rotate=False,
-                                          room=room, beside=obstacles)
+            arc = self.controller.compute(pose, dt, walking, near, allow_rotate=False)
             arc_mon = self.monitor.check(arc.v, arc.w, scan_points)
             if abs(arc_mon.v) > 1e-3:
                 cmd, mon = arc, arc_mon
@@ -572,20 +570,6 @@ class Navigator:
             return math.inf
         d = np.maximum(np.maximum(self._fp_lo - pts, pts - self._fp_hi), 0.0)
         return float(np.hypot(*d.T).min())
-
-    def _room_beside(self, pts: np.ndarray) -> tuple[float, float]:
-        """Free space (m) beside the footprint's left and right sides: the nearest scan
-        point on either side, from just behind the robot to the longest lookahead ahead
-        (what moving aside for people may not drive into)."""
-        if pts is None or not len(pts):
-            return math.inf, math.inf
-        x0, y0 = self._fp_lo
-        x1, y1 = self._fp_hi
-        x, y = pts[:, 0], pts[:, 1]
-        band = (x >= x0 - 0.5) & (x <= x1 + self.cfg.controller.max_lookahead)
-        left, right = y[band & (y > y1)], y[band & (y < y0)]
-        return (float(left.min() - y1) if len(left) else math.inf,
-                float(y0 - right.max()) if len(right) else math.inf)
 
     @property
     def path(self) -> np.ndarray | None:
