@@ -41,6 +41,21 @@ def test_slowdown_zone_scales_the_speed(monitor):
     assert r.state == SLOWDOWN and r.v == pytest.approx(0.5)
 
 
+def test_slowdown_zone_ignores_what_the_robot_moves_away_from(monitor):
+    behind = np.array([[-0.35 - 0.3, 0.1]])      # 0.3 m off the rear: a walker catching up
+    ahead = np.array([[0.35 + 0.3, 0.1]])
+    r = monitor.check(1.0, 0.0, behind)
+    assert r.state == CLEAR and r.v == 1.0
+    # reversing towards it, it counts; so does the point ahead going forward
+    r = monitor.check(-0.3, 0.0, behind)
+    assert r.state in (SLOWDOWN, APPROACH) and abs(r.v) <= 0.15 + 1e-9
+    assert monitor.check(1.0, 0.0, ahead).v <= 0.5
+    # reversing away from the point ahead: not slowed
+    assert monitor.check(-0.3, 0.0, ahead).v == pytest.approx(-0.3)
+    # turning in place: everything near counts
+    assert monitor.check(0.0, 0.8, behind).w == pytest.approx(0.4)
+
+
 def test_approach_keeps_the_time_horizon_to_a_wall_ahead(monitor):
     cfg = monitor.cfg
     # wall 1.0 m ahead of the front: at 1 m/s the stop zone touches it after ~0.6 s

@@ -6,8 +6,11 @@ returns the command it allows, with the reason.
 
 - stop: a point inside the footprint grown by `stop_margin` -> no forward or backward
   motion (turning in place stays allowed unless the turn itself would hit: see approach);
-- slowdown: a point inside the footprint grown by `slowdown_margin` -> speed scaled by
-  `slowdown_ratio`;
+- slowdown: a point inside the footprint grown by `slowdown_margin`, and not behind the
+  footprint as it moves (beyond its rear edge going forward, its front edge reversing)
+  -> speed scaled by `slowdown_ratio` (as Nav2's direction-dependent slow-down polygons:
+  until 2026-12-01 the zone went all round, and a walker catching up from behind slowed
+  the robot down into their way);
 - approach: the footprint swept along the commanded (v, w) for `time_horizon` seconds (in
   `time_step` steps, each a transform of all points at once): if it would touch a point
   after t seconds, the command is scaled by t / time_horizon, so the robot always keeps at
@@ -69,6 +72,7 @@ class CollisionMonitor:
         self._boxes = {id(z): _axis_box(z) for z in (self.footprint, self.stop_zone,
                                                        self.slow_zone)}
         self._reach = float(np.max(np.hypot(*footprint.T))) + cfg.slowdown_margin
+        self._rear, self._front = float(footprint[:, 0].min()), float(footprint[:, 0].max())
         n = max(1, int(round(cfg.time_horizon / cfg.time_step)))
         self._times = np.arange(1, n + 1) * (cfg.time_horizon / n)
 
@@ -106,6 +110,10 @@ class CollisionMonitor:
             scale = ttc / cfg.time_horizon
             state, reason = APPROACH, f'collision in {ttc:.1f} s at the commanded velocity'
         in_slow = self._contains(self.slow_zone, pts[:, 0], pts[:, 1])
+        if v > 0.0:
+            in_slow &= pts[:, 0] >= self._rear
+        elif v < 0.0:
+            in_slow &= pts[:, 0] <= self._front
         if in_slow.sum() >= cfg.min_points and cfg.slowdown_ratio < scale:
             scale = cfg.slowdown_ratio
             state, reason = SLOWDOWN, (f'obstacle within {cfg.slowdown_margin} m of the '

@@ -62,6 +62,8 @@ class NavigatorConfig:
     evade_speed: float = 0.5            # m/s at most when making way for a person (0: never)
     evade_horizon: float = 3.0          # s of a person's predicted walk checked
     evade_margin: float = 0.15          # m to spare once making way (hysteresis)
+    evade_clearance: float = 0.5        # m: a way keeping this gap is good enough ...
+    evade_path_weight: float = 0.25     # m per rad of heading off the path (... nearest it)
     max_recoveries: int = 6
     backup_distance: float = 0.3        # m
     backup_speed: float = 0.15          # m/s
@@ -103,6 +105,7 @@ class Navigator:
         self.remaining = math.nan          # m along the followed path, last cycle
         self._sent = (0.0, 0.0)            # the last command (v, w) returned
         self._evading = False              # making way for a person last cycle
+        self._evade_v = 0.0                # its speed then (keeps the direction)
 
     # ------------------------------------------------------------------ goals
     def set_goal(self, points, speed_limits=None, edge_ids=None,
@@ -242,6 +245,7 @@ class Navigator:
             if way is not None:
                 cmd.v, cmd.w, cmd.regulated_by = way[0], way[1], 'making way for a person'
                 evading = True
+                self._evade_v = way[0]
         self._evading = evading
         if cmd.goal_reached:
             # the followed path ends short of the goal (nearest reachable point)
@@ -503,10 +507,19 @@ class Navigator:
 
     def _make_way(self, pose, people: Obstacles, costmap,
                   going_on: bool = False) -> tuple[float, float] | None:
-        """A person is predicted (constant velocity) to walk into the robot standing where
-        it is: the short motion (forward or back, straight or turning, at most
-        `evade_speed`) that keeps the largest gap to everyone over `evade_horizon`, over
-        cells the costmap has free; None when standing still is as good."""
+        """A person is predicted (constant velocity, and the controller's hypotheses) to
+        walk into the robot standing where it is: a short motion (forward or back,
+        straight or turning, at most `evade_speed`, over cells the costmap has free) out
+        of the way; None when standing still is as good.
+
+        Among the motions that keep `evade_clearance` to everyone over `evade_horizon`,
+        the one ending nearest the path (distance + `evade_path_weight` x heading error;
+        reversing the direction it is already making way in counts as 0.3 m more): the
+        people who walk the walkway keep to its sides, and a robot that makes way across
+        the walkway stands in the lane of the next one (until 2026-12-01 it took the
+        motion with the largest gap, which often backed and turned it off the centre
+        line into a crossing walker's way on). None keeps the clearance: the largest gap.
+        """
         cfg = self.cfg
         t = np.arange(0.1, cfg.evade_horizon + 1e-9, 0.1)    # from the next instant on
         walk = people.xy[None, :, :] + t[:, None, None] * people.velocity[None, :, :]
@@ -527,7 +540,9 @@ class Navigator:
         costs, origin, res = costmap
         c, s = math.cos(pose[2]), math.sin(pose[2])
         rot = np.array([[c, -s], [s, c]])
+        path = self.controller.path
         best, best_gap = None, stay_gap + 0.01
+        good, good_score = None, math.inf
         for v in (-cfg.evade_speed, -0.5 * cfg.evade_speed, 0.5 * cfg.evade_speed,
                   cfg.evade_speed):
             for w in np.array([-1.0, -0.5, 0.0, 0.5, 1.0]) * min(
@@ -541,7 +556,17 @@ class Navigator:
                                      np.sin(yaw)[:, None], box) - need[None, :]).min())
                 if gap > best_gap:
                     best, best_gap = (v, w), gap
-        return best
+                if gap >= cfg.evade_clearance and path is not None:
+                    _, k, foot = project(path, xy[-1])
+                    d = path[k + 1] - path[k]
+                    err = abs(math.remainder(float(yaw[-1]) - math.atan2(d[1], d[0]),
+                                             2.0 * math.pi))
+                    score = math.hypot(*(xy[-1] - foot)) + cfg.evade_path_weight * err
+                    if going_on and v * self._evade_v < 0.0:
+                        score += 0.3
+                    if score < good_score:
+                        good, good_score = (v, w), score
+        return good if good is not None else best
 
     def _rear_free(self, pose, costmap, depth: float = 0.1) -> bool:
         """The strip `depth` deep behind the footprint is free in the costmap (a lidar
