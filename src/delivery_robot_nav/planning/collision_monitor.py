@@ -6,9 +6,9 @@ returns the command it allows, with the reason.
 
 - stop: a point inside the footprint grown by `stop_margin` -> no forward or backward
   motion (turning in place stays allowed unless the turn itself would hit: see approach);
-- slowdown: a point inside the footprint grown by `slowdown_margin`, and not behind the
-  footprint as it moves (beyond its rear edge going forward, its front edge reversing)
-  -> speed scaled by `slowdown_ratio` (as Nav2's direction-dependent slow-down polygons:
+- slowdown: a point inside the footprint grown by `slowdown_margin`, and not straight
+  behind the footprint as it moves (past its rear edge going forward, its front edge
+  reversing, between its sides) -> speed scaled by `slowdown_ratio` (as Nav2's direction-dependent slow-down polygons:
   until 2026-12-01 the zone went all round, and a walker catching up from behind slowed
   the robot down into their way);
 - approach: the footprint swept along the commanded (v, w) for `time_horizon` seconds (in
@@ -73,6 +73,7 @@ class CollisionMonitor:
                                                        self.slow_zone)}
         self._reach = float(np.max(np.hypot(*footprint.T))) + cfg.slowdown_margin
         self._rear, self._front = float(footprint[:, 0].min()), float(footprint[:, 0].max())
+        self._right, self._left = float(footprint[:, 1].min()), float(footprint[:, 1].max())
         n = max(1, int(round(cfg.time_horizon / cfg.time_step)))
         self._times = np.arange(1, n + 1) * (cfg.time_horizon / n)
 
@@ -110,10 +111,11 @@ class CollisionMonitor:
             scale = ttc / cfg.time_horizon
             state, reason = APPROACH, f'collision in {ttc:.1f} s at the commanded velocity'
         in_slow = self._contains(self.slow_zone, pts[:, 0], pts[:, 1])
-        if v > 0.0:
-            in_slow &= pts[:, 0] >= self._rear
-        elif v < 0.0:
-            in_slow &= pts[:, 0] <= self._front
+        if v != 0.0:
+            # the strip straight behind the motion (a turn swings the corners sideways:
+            # what is beside them still counts)
+            behind = (pts[:, 0] < self._rear) if v > 0.0 else (pts[:, 0] > self._front)
+            in_slow &= ~(behind & (pts[:, 1] >= self._right) & (pts[:, 1] <= self._left))
         if in_slow.sum() >= cfg.min_points and cfg.slowdown_ratio < scale:
             scale = cfg.slowdown_ratio
             state, reason = SLOWDOWN, (f'obstacle within {cfg.slowdown_margin} m of the '
