@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from delivery_robot_nav.perception.costmap import CostmapConfig, RollingCostmap
-from delivery_robot_nav.planning.controller import Obstacles
+from delivery_robot_nav.planning.controller import ControllerConfig, Obstacles
 from delivery_robot_nav.planning.navigator import (ACTIVE, FAILED, SUCCEEDED, Navigator,
                                                    NavigatorConfig)
 
@@ -230,3 +230,77 @@ def test_robot_makes_way_for_a_walker_who_would_walk_into_it():
     # the same walker with making way switched off reaches the robot
     closest_off, _ = walker_at_the_standing_robot(Navigator(NavigatorConfig(evade_speed=0.0)))
     assert closest_off <= 0.0
+
+
+def walker_turning_down_the_path(nav, turns: bool, seconds=6.0, dt=0.05):
+    """A walker crosses the path 3.5 m ahead of the standing robot (goal 10 m ahead); the
+    controller's second guess has them turn down the path towards the robot, reaching it
+    just as the 3 s make-way horizon ends. With `turns` they do. Returns the closest gap
+    (m), the number of cycles spent making way and the least x the robot reached."""
+    world = World()
+    nav.set_goal([[0, 0], [10, 0]])
+    closest, ways, least_x = math.inf, 0, 0.0
+    for _ in range(int(seconds / dt)):
+        t = world.t
+        if turns and t >= 0.5:
+            p = np.array([3.5 - 1.2 * (t - 0.5), 0.5 - 0.5 * min(1.0, (t - 0.5) / 0.4)])
+            vel = np.array([-1.2, 0.0])
+        else:
+            p, vel = np.array([3.5, 1.1 - 1.2 * t]), np.array([0.0, -1.2])
+        out = nav.step(t, world.pose.copy(), (world.v, world.w), world.costmap(), t,
+                       Obstacles(p[None], vel[None], np.array([0.25])), world.scan(), t, dt)
+        ways += out.reason == 'making way for a person'
+        th = world.pose[2]
+        world.pose += [out.v * math.cos(th) * dt, out.v * math.sin(th) * dt, out.w * dt]
+        world.t += dt
+        c, s = math.cos(world.pose[2]), math.sin(world.pose[2])
+        d = p - world.pose[:2]
+        lx, ly = c * d[0] + s * d[1], -s * d[0] + c * d[1]
+        closest = min(closest, math.hypot(max(abs(lx) - 0.35, 0.0),
+                                          max(abs(ly) - 0.275, 0.0)) - 0.25)
+        least_x = min(least_x, world.pose[0])
+    return closest, ways, least_x
+
+
+def test_a_second_guess_alone_does_not_send_the_robot_backing_away():
+    cc = ControllerConfig(turn_onto_path_distance=0.5)
+    # the guess that the walker turns down the path touches the robot only at the end of
+    # the horizon: counted as evade_guess_allowance farther away, it is no reason to back
+    _, ways, least_x = walker_turning_down_the_path(
+        Navigator(NavigatorConfig(controller=cc)), turns=False)
+    assert ways == 0 and least_x > -0.01
+    # counted in full, the robot backs away from someone who only crosses
+    _, ways_full, least_x_full = walker_turning_down_the_path(
+        Navigator(NavigatorConfig(controller=cc, evade_guess_allowance=0.0)), turns=False)
+    assert ways_full > 0 and least_x_full < -0.2
+    # when the walker does turn down the path, the robot is seen to make way in time
+    closest, ways, _ = walker_turning_down_the_path(
+        Navigator(NavigatorConfig(controller=cc)), turns=True)
+    closest_full, _, _ = walker_turning_down_the_path(
+        Navigator(NavigatorConfig(controller=cc, evade_guess_allowance=0.0)), turns=True)
+    assert ways > 0 and closest > 0.1 and closest >= closest_full - 0.02
+
+
+def test_making_way_takes_the_way_out_that_ends_nearest_the_path():
+    # the robot stands 0.4 m off the path and 0.8 rad across it; a walker comes down the
+    # path at it. Of the ways out that keep evade_clearance, it takes the one that ends
+    # nearest the path (people walk the walkway's sides: across it the robot stands in
+    # their lanes), not simply the one with the largest gap
+    from delivery_robot_nav.planning.collision_monitor import arc_poses
+    world = World()
+    pose = np.array([0.0, 0.4, -0.8])
+    walker = Obstacles(np.array([[3.0, 0.3]]), np.array([[-1.0, 0.0]]), np.array([0.25]))
+
+    def way_out(cfg):
+        nav = Navigator(cfg)
+        nav.set_goal([[-5.0, 0.0], [10.0, 0.0]])
+        nav.controller.set_path(np.array([[-5.0, 0.0], [10.0, 0.0]]))
+        v, w = nav._make_way(pose, walker, world.costmap())
+        x, y, th = (a[-1] for a in arc_poses(v, w, np.array([cfg.evade_horizon])))
+        c, s = math.cos(pose[2]), math.sin(pose[2])
+        end_y, end_yaw = pose[1] + s * x + c * y, pose[2] + th
+        return abs(end_y) + cfg.evade_path_weight * abs(math.remainder(end_yaw, 2 * math.pi))
+
+    nearest = way_out(NavigatorConfig())
+    largest_gap = way_out(NavigatorConfig(evade_clearance=10.0))   # nothing is enough
+    assert nearest < largest_gap - 0.1

@@ -72,6 +72,7 @@ _SPECS = [
     ('navigation.evade_margin', float, 'once making way, go on until the gap to the person has this to spare', 'm', 0.0, 2.0, ('nav', 'evade_margin')),
     ('navigation.evade_clearance', float, 'a way that keeps this gap to everyone is good enough; among those, the one ending nearest the path', 'm', 0.0, 2.0, ('nav', 'evade_clearance')),
     ('navigation.evade_path_weight', float, 'making way: metres of distance from the path that one radian of heading off it counts as', 'm/rad', 0.0, 5.0, ('nav', 'evade_path_weight')),
+    ('navigation.evade_guess_allowance', float, 'making way: a second guess about a walker (turning down the path or through a junction) counts as this much farther away', 'm', 0.0, 2.0, ('nav', 'evade_guess_allowance')),
     ('navigation.max_recoveries', int, 'recoveries before the goal fails', '', 0, 100, ('nav', 'max_recoveries')),
     ('navigation.backup_distance', float, 'backing-up recovery distance', 'm', 0.0, 5.0, ('nav', 'backup_distance')),
     ('navigation.rotate_angle', float, 'rotating recovery: turn this far', 'rad', 0.1, 6.3, ('nav', 'rotate_angle')),

@@ -64,6 +64,7 @@ class NavigatorConfig:
     evade_margin: float = 0.15          # m to spare once making way (hysteresis)
     evade_clearance: float = 0.5        # m: a way keeping this gap is good enough ...
     evade_path_weight: float = 0.25     # m per rad of heading off the path (... nearest it)
+    evade_guess_allowance: float = 0.3  # m: a second guess counts as this much farther away
     max_recoveries: int = 6
     backup_distance: float = 0.3        # m
     backup_speed: float = 0.15          # m/s
@@ -519,6 +520,11 @@ class Navigator:
         the walkway stands in the lane of the next one (until 2026-12-01 it took the
         motion with the largest gap, which often backed and turned it off the centre
         line into a crossing walker's way on). None keeps the clearance: the largest gap.
+        The controller's second guesses (a walker turning down the path towards the robot
+        or through a junction) count `evade_guess_allowance` farther away than they are:
+        they warn early, and one that comes true is seen walking at the robot soon
+        enough (until 2026-12-01 they counted in full, and the robot made way for
+        guesses for seconds on end, backing and turning into the lane of someone real).
         """
         cfg = self.cfg
         t = np.arange(0.1, cfg.evade_horizon + 1e-9, 0.1)    # from the next instant on
@@ -528,7 +534,7 @@ class Navigator:
         turned, which = self.controller.hypotheses(walk, people.velocity, t)
         if len(which):
             walk = np.concatenate([walk, turned], axis=1)
-            need = np.concatenate([need, need[which]])
+            need = np.concatenate([need, need[which] - cfg.evade_guess_allowance])
         box = self.controller.cfg.footprint_box
         # gaps between the people's discs and the footprint
         stay_gap = float((box_gap(walk - pose[:2], math.cos(pose[2]), math.sin(pose[2]), box)
