@@ -8,9 +8,9 @@ returns the command it allows, with the reason.
   motion (turning in place stays allowed unless the turn itself would hit: see approach);
 - slowdown: a point inside the footprint grown by `slowdown_margin`, and not straight
   behind the footprint as it moves (past its rear edge going forward, its front edge
-  reversing, between its sides) -> speed scaled by `slowdown_ratio` (as Nav2's direction-dependent slow-down polygons:
-  until 2026-12-01 the zone went all round, and a walker catching up from behind slowed
-  the robot down into their way);
+  reversing, between its sides) -> speed scaled by `slowdown_ratio` (as Nav2's
+  direction-dependent slow-down polygons; until 2026-11-30 the zone went all round, and
+  a walker catching up from behind slowed the robot down into their way);
 - approach: the footprint swept along the commanded (v, w) for `time_horizon` seconds (in
   `time_step` steps, each a transform of all points at once): if it would touch a point
   after t seconds, the command is scaled by t / time_horizon, so the robot always keeps at

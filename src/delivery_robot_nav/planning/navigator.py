@@ -517,13 +517,13 @@ class Navigator:
         the one ending nearest the path (distance + `evade_path_weight` x heading error;
         reversing the direction it is already making way in counts as 0.3 m more): the
         people who walk the walkway keep to its sides, and a robot that makes way across
-        the walkway stands in the lane of the next one (until 2026-12-01 it took the
+        the walkway stands in the lane of the next one (until 2026-11-30 it took the
         motion with the largest gap, which often backed and turned it off the centre
         line into a crossing walker's way on). None keeps the clearance: the largest gap.
         The controller's second guesses (a walker turning down the path towards the robot
         or through a junction) count `evade_guess_allowance` farther away than they are:
         they warn early, and one that comes true is seen walking at the robot soon
-        enough (until 2026-12-01 they counted in full, and the robot made way for
+        enough (until 2026-11-30 they counted in full, and the robot made way for
         guesses for seconds on end, backing and turning into the lane of someone real).
         """
         cfg = self.cfg
