@@ -197,17 +197,16 @@ def test_slowdown_zone_halves_the_speed_instead_of_pinning_the_robot_to_a_crawl(
     assert world.min_clearance > 0.1
 
 
-def walker_at_the_standing_robot(nav, seconds=6.0, dt=0.05):
-    """A walker who cannot step aside comes head-on, 0.4 m off the robot's centre line
-    (its 0.25 m disc would clip the standing robot's side); the goal lies behind the
-    walker. Returns the closest gap (m) between the walker and the footprint, and the
-    outputs."""
+def run_with_walker(nav, goal, walker_at, seconds, dt=0.05):
+    """The navigator on a kinematic robot from the origin to `goal`, one walker who
+    cannot step aside at walker_at(t) -> (position, velocity). Returns the outputs, the
+    closest gap (m) between the walker's 0.25 m disc and the footprint, and the least x
+    the robot reached."""
     world = World()
-    nav.set_goal([[0, 0], [6, 0]])
-    person, vel = np.array([4.0, 0.4]), np.array([-1.2, 0.0])
-    outs, closest = [], math.inf
-    for i in range(int(seconds / dt)):
-        p = person + vel * world.t
+    nav.set_goal([[0, 0], goal])
+    outs, closest, least_x = [], math.inf, 0.0
+    for _ in range(int(seconds / dt)):
+        p, vel = walker_at(world.t)
         out = nav.step(world.t, world.pose.copy(), (world.v, world.w), world.costmap(),
                        world.t, Obstacles(p[None], vel[None], np.array([0.25])),
                        world.scan(), world.t, dt)
@@ -218,8 +217,20 @@ def walker_at_the_standing_robot(nav, seconds=6.0, dt=0.05):
         c, s = math.cos(world.pose[2]), math.sin(world.pose[2])
         d = p - world.pose[:2]
         lx, ly = c * d[0] + s * d[1], -s * d[0] + c * d[1]
-        gap = math.hypot(max(abs(lx) - 0.35, 0.0), max(abs(ly) - 0.275, 0.0)) - 0.25
-        closest = min(closest, gap)
+        closest = min(closest, math.hypot(max(abs(lx) - 0.35, 0.0),
+                                          max(abs(ly) - 0.275, 0.0)) - 0.25)
+        least_x = min(least_x, world.pose[0])
+    return outs, closest, least_x
+
+
+def walker_at_the_standing_robot(nav, seconds=6.0, dt=0.05):
+    """A walker who cannot step aside comes head-on, 0.4 m off the robot's centre line
+    (its 0.25 m disc would clip the standing robot's side); the goal lies behind the
+    walker. Returns the closest gap (m) between the walker and the footprint, and the
+    outputs."""
+    person, vel = np.array([4.0, 0.4]), np.array([-1.2, 0.0])
+    outs, closest, _ = run_with_walker(nav, [6, 0], lambda t: (person + vel * t, vel),
+                                       seconds, dt)
     return closest, outs
 
 
@@ -237,29 +248,13 @@ def walker_turning_down_the_path(nav, turns: bool, seconds=6.0, dt=0.05):
     controller's second guess has them turn down the path towards the robot, reaching it
     just as the 3 s make-way horizon ends. With `turns` they do. Returns the closest gap
     (m), the number of cycles spent making way and the least x the robot reached."""
-    world = World()
-    nav.set_goal([[0, 0], [10, 0]])
-    closest, ways, least_x = math.inf, 0, 0.0
-    for _ in range(int(seconds / dt)):
-        t = world.t
+    def walker_at(t):
         if turns and t >= 0.5:
-            p = np.array([3.5 - 1.2 * (t - 0.5), 0.5 - 0.5 * min(1.0, (t - 0.5) / 0.4)])
-            vel = np.array([-1.2, 0.0])
-        else:
-            p, vel = np.array([3.5, 1.1 - 1.2 * t]), np.array([0.0, -1.2])
-        out = nav.step(t, world.pose.copy(), (world.v, world.w), world.costmap(), t,
-                       Obstacles(p[None], vel[None], np.array([0.25])), world.scan(), t, dt)
-        ways += out.reason == 'making way for a person'
-        th = world.pose[2]
-        world.pose += [out.v * math.cos(th) * dt, out.v * math.sin(th) * dt, out.w * dt]
-        world.t += dt
-        c, s = math.cos(world.pose[2]), math.sin(world.pose[2])
-        d = p - world.pose[:2]
-        lx, ly = c * d[0] + s * d[1], -s * d[0] + c * d[1]
-        closest = min(closest, math.hypot(max(abs(lx) - 0.35, 0.0),
-                                          max(abs(ly) - 0.275, 0.0)) - 0.25)
-        least_x = min(least_x, world.pose[0])
-    return closest, ways, least_x
+            return (np.array([3.5 - 1.2 * (t - 0.5), 0.5 - 0.5 * min(1.0, (t - 0.5) / 0.4)]),
+                    np.array([-1.2, 0.0]))
+        return np.array([3.5, 1.1 - 1.2 * t]), np.array([0.0, -1.2])
+    outs, closest, least_x = run_with_walker(nav, [10, 0], walker_at, seconds, dt)
+    return closest, sum(o.reason == 'making way for a person' for o in outs), least_x
 
 
 def test_a_second_guess_alone_does_not_send_the_robot_backing_away():
