@@ -105,8 +105,7 @@ class Navigator:
         self._pending_events: list[str] = []
         self.remaining = math.nan          # m along the followed path, last cycle
         self._sent = (0.0, 0.0)            # the last command (v, w) returned
-        self._evading = False              # making way for a person last cycle
-        self._evade_v = 0.0                # its speed then (keeps the direction)
+        self._evade_v = 0.0                # m/s making way for a person last cycle (0: not)
 
     # ------------------------------------------------------------------ goals
     def set_goal(self, points, speed_limits=None, edge_ids=None,
@@ -236,18 +235,18 @@ class Navigator:
         # the controller yields to what moves; what stands is in the costmap
         walking = Obstacles(obstacles.xy[moving], obstacles.velocity[moving],
                             obstacles.radius[moving])
-        was_evading, evading = self._evading, False
+        was_evading = self._evade_v != 0.0
         if was_evading:
             self.controller.reset_motion()      # what it wants, from standing
         cmd = self.controller.compute(pose, dt, walking, near)
+        evade_v = 0.0
         if cfg.evade_speed > 0.0 and len(walking.xy) and not cmd.goal_reached and \
                 abs(cmd.v) < 0.5 * cfg.evade_speed:
             way = self._make_way(pose, walking, costmap, was_evading)
-            if way is not None:
+            if way is not None:      # never standing: its speeds are +-evade_speed (/ 2)
                 cmd.v, cmd.w, cmd.regulated_by = way[0], way[1], 'making way for a person'
-                evading = True
-                self._evade_v = way[0]
-        self._evading = evading
+                evade_v = way[0]
+        evading, self._evade_v = evade_v != 0.0, evade_v
         if cmd.goal_reached:
             # the followed path ends short of the goal (nearest reachable point)
             out = NavOutput(0.0, 0.0, ACTIVE, self._plan_note or
