@@ -228,3 +228,25 @@ def test_bad_paths_are_refused():
     with pytest.raises(ValueError, match='no length'):
         ctrl.set_path(np.array([[1.0, 1.0], [1.0, 1.0]]))
     assert ctrl.compute((0.0, 0.0, 0.0), DT).v == 0.0     # no path: stand still
+
+
+def test_goes_on_ahead_of_someone_walking_up_behind_faster_than_it_may_drive():
+    # 1.4 m/s up the centre line behind a robot held to 0.3 m/s (a slow stretch): every
+    # candidate speed ends in contact within the horizon; stopping brings it soonest,
+    # going on latest (and leaves them the most time to step round the robot)
+    ctrl = PathController(ControllerConfig())
+    ctrl.set_path(np.array([[0.0, 0.0], [40.0, 0.0]]), np.array([0.3]))
+    walker = np.array([[-4.0, 0.0, 1.4, 0.0]])
+    _, log = drive(ctrl, (0.0, 0.0, 0.0), 2.5, walker)
+    closing = [row for row in log if row[0] > 1.0]
+    assert closing and min(row[4] for row in closing) > 0.29
+    assert all(row[7] != 'yielding to a person' for row in closing)
+
+
+def test_stands_for_a_walker_coming_head_on_even_when_every_speed_touches_them():
+    # the same walker coming head-on from 4 m: standing still touches latest
+    ctrl = PathController(ControllerConfig())
+    ctrl.set_path(np.array([[0.0, 0.0], [40.0, 0.0]]), np.array([0.3]))
+    walker = np.array([[4.0, 0.0, -1.4, 0.0]])
+    _, log = drive(ctrl, (0.0, 0.0, 0.0), 2.0, walker)
+    assert max(row[4] for row in log) < 0.05
