@@ -16,7 +16,9 @@ and the tracked obstacles:
    few candidate speeds, reached from its speed now at the acceleration limits, and the
    fastest candidate that keeps `yield_clearance` between its footprint (grown by a
    tracking margin) and every person's disc the whole time wins (0: wait for the person
-   to pass);
+   to pass); when every candidate brings someone into contact, the one that does so
+   latest (standing for someone coming head-on, going on ahead of someone walking up
+   behind);
 4. angular rate v * curvature; at the start, or when the path turns behind it, the robot
    first rotates in place towards the lookahead point (not while someone walks within
    `yield_clearance` of the disc its corners sweep);
@@ -45,7 +47,7 @@ class ControllerConfig:
     max_decel: float = 1.5              # m/s^2
     max_jerk: float = 5.0               # m/s^3
     max_angular_accel: float = 2.5      # rad/s^2
-    lookahead_time: float = 1.2         # s
+    lookahead_time: float = 0.9         # s
     min_lookahead: float = 0.5          # m
     max_lookahead: float = 2.0          # m
     regulated_min_radius: float = 1.5   # m, tighter turns slow down proportionally
