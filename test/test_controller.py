@@ -204,6 +204,18 @@ def test_slows_for_a_right_angle_corner_between_long_straights_and_barely_cuts_i
     assert log[-1][8] and max(row[4] for row in log) > 1.35     # full speed on the straights
 
 
+def test_settles_onto_the_walkway_soon_after_a_right_angle_corner():
+    # leaving the corner the robot speeds up again; with a lookahead that grows with speed
+    # too fast (1.2 s) it crossed the new walkway and ran 0.18 m outside it for ~4 m,
+    # where people walk past in their lanes
+    ctrl = PathController(ControllerConfig())
+    path = np.array([[0.0, 0.0], [20.0, 0.0], [20.0, 20.0]])
+    ctrl.set_path(path, np.array([1.4, 1.4]))
+    _, log = drive(ctrl, (0.0, 0.0, 0.0), 40.0)
+    after = [row[1] - 20.0 for row in log if 1.5 <= row[2] <= 12.0]
+    assert after and max(abs(x) for x in after) < 0.1
+
+
 def test_does_not_turn_in_place_while_someone_walks_by_close():
     # the path lies behind; someone walks past 1.2 m to the side: turning in place would
     # swing a corner to 0.45 m of them; the robot waits until they have gone by
