@@ -506,24 +506,22 @@ class PathController:
         worst = closest.min(axis=1)
         no_contact = worst > -cfg.yield_clearance       # the grown footprint touches nobody
         if not no_contact.any():
-            return float(v * scales[self._latest_contact(gap)])
+            return float(v * scales[self._latest_contact(gap, worst)])
         pick = np.where(no_contact, worst + 1e-6 * scales, -np.inf)
         return float(v * scales[int(np.argmax(pick))])
 
-    def _latest_contact(self, gap: np.ndarray) -> int:
-        """Every candidate speed (gap: (c, T, k)) brings someone into contact: the index
-        of the one that does so latest, giving them the most time to step aside (between
-        predicted instants: the larger gap just before; then the one that comes least
-        near; then the slowest). Someone already touching (at t = 0 for every speed): the
-        speed that gets least near them."""
+    def _latest_contact(self, gap: np.ndarray, worst: np.ndarray) -> int:
+        """Every candidate speed (gap: (c, T, k); worst: (c,) its least gap) brings someone
+        into contact: the index of the one that does so latest, giving them the most time
+        to step aside (between predicted instants: the larger gap just before; then the
+        one that comes least near; then the slowest). Someone already touching (at t = 0
+        for every speed): the speed that gets least near them."""
         closest = gap.min(axis=2)                                        # (c, T)
         touch = closest <= -self.cfg.yield_clearance
         first = np.where(touch.any(axis=1), touch.argmax(axis=1), touch.shape[1])
         before = closest[np.arange(len(first)), np.maximum(first - 1, 0)]
-        worst = closest.min(axis=1)
-        keys = [(int(f), float(b), float(w), c)
-                for c, (f, b, w) in enumerate(zip(first, before, worst))]
-        return max(keys)[3]
+        # lexsort: the last key decides first; the last index is the best
+        return int(np.lexsort((np.arange(len(first)), worst, before, first))[-1])
 
     def _travel(self, targets: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Distance (c, T) covered by the time t when changing from the speed now to each
