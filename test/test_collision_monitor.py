@@ -56,6 +56,21 @@ def test_slowdown_zone_ignores_what_the_robot_moves_away_from(monitor):
     assert monitor.check(0.0, 0.8, behind).w == pytest.approx(0.4)
 
 
+def test_slowdown_zone_counts_a_point_beside_a_corner_only_when_the_turn_swings_towards_it(
+        monitor):
+    """Someone behind and to the left of the rear-left corner: turning left swings that
+    corner away from them (slowing down would keep the robot in their way), turning
+    right swings it towards them."""
+    person = np.array([[-0.45, 0.6]])
+    left = monitor.check(0.1, 0.9, person)
+    assert left.state == CLEAR and (left.v, left.w) == (0.1, 0.9)
+    right = monitor.check(0.1, -0.9, person)
+    assert right.state in (SLOWDOWN, APPROACH) and abs(right.w) <= 0.45 + 1e-9
+    # beside the robot going straight the distance stays: it still counts
+    assert monitor.check(1.0, 0.0, np.array([[0.0, 0.6]])).state == SLOWDOWN
+    assert not monitor.receding(0.0, 0.0, person).any()
+
+
 def test_approach_keeps_the_time_horizon_to_a_wall_ahead(monitor):
     cfg = monitor.cfg
     # wall 1.0 m ahead of the front: at 1 m/s the stop zone touches it after ~0.6 s

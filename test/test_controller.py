@@ -262,3 +262,24 @@ def test_stands_for_a_walker_coming_head_on_even_when_every_speed_touches_them()
     walker = np.array([[4.0, 0.0, -1.4, 0.0]])
     _, log = drive(ctrl, (0.0, 0.0, 0.0), 2.0, walker)
     assert max(row[4] for row in log) < 0.05
+
+
+def test_a_guess_about_a_walker_ahead_does_not_slow_the_robot_into_one_crossing_behind():
+    # at 0.7 m/s: one walker crosses just behind the robot's centre from its left, another
+    # crosses 3 m ahead from its right (they may turn down the path at it). Stopping for
+    # the guess would leave the robot in the first one's way (0.13 m from them); of the
+    # speeds that keep the clearance to where both are walking, it takes the one the
+    # guess fares best at
+    ctrl = PathController(ControllerConfig(turn_onto_path_distance=0.5))
+    ctrl.set_path(np.array([[-10.0, 0.0], [20.0, 0.0]]), np.array([1.4]))
+    ctrl.reset_motion(v=0.7)
+    people = np.array([[-0.45, 1.6, 0.0, -1.04], [3.1, -0.5, 0.0, 1.09]])
+    _, log = drive(ctrl, (0.0, 0.0, 0.0), 3.0, people, people_radius=0.28)
+    gaps = np.array([[box_gap(row[-1].xy[j] - np.array(row[1:3]), math.cos(row[3]),
+                              math.sin(row[3]), ctrl.cfg.footprint_box) - 0.28
+                      for j in range(2)] for row in log])
+    assert gaps[:, 0].min() > 0.5 and gaps[:, 1].min() > 1.0
+    # the walker ahead alone still holds the robot back (the guess counts)
+    ctrl.reset_motion(v=0.7)
+    ahead = Obstacles(people[1:, :2], people[1:, 2:], np.array([0.28]))
+    assert ctrl._yield_speed(np.zeros(2), 10.0, 1.4, ahead) < 0.7

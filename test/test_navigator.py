@@ -3,6 +3,7 @@ detours, re-routing, safe stops on stale inputs, recovery and failure with a rea
 import math
 
 import numpy as np
+import pytest
 
 from delivery_robot_nav.perception.costmap import CostmapConfig, RollingCostmap
 from delivery_robot_nav.planning.controller import ControllerConfig, Obstacles
@@ -299,3 +300,16 @@ def test_making_way_takes_the_way_out_that_ends_nearest_the_path():
     nearest = way_out(NavigatorConfig())
     largest_gap = way_out(NavigatorConfig(evade_clearance=10.0))   # nothing is enough
     assert nearest < largest_gap - 0.1
+
+
+def test_proximity_slows_the_robot_only_for_what_its_motion_does_not_take_it_away_from():
+    nav = Navigator(NavigatorConfig())
+    behind = np.array([[-0.35 - 0.3, 0.1]])          # 0.3 m off the rear
+    beside = np.array([[0.0, 0.275 + 0.3]])
+    nav._sent = (0.0, 0.0)                          # standing: all round
+    assert nav._nearest_distance(behind) == pytest.approx(0.3)
+    nav._sent = (1.0, 0.0)                          # driving on: not what it leaves behind
+    assert nav._nearest_distance(behind) == math.inf
+    assert nav._nearest_distance(np.vstack([behind, beside])) == pytest.approx(0.3)
+    nav._sent = (-0.3, 0.0)                         # backing towards it
+    assert nav._nearest_distance(behind) == pytest.approx(0.3)

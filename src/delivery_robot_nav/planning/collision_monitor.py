@@ -6,11 +6,12 @@ returns the command it allows, with the reason.
 
 - stop: a point inside the footprint grown by `stop_margin` -> no forward or backward
   motion (turning in place stays allowed unless the turn itself would hit: see approach);
-- slowdown: a point inside the footprint grown by `slowdown_margin`, and not straight
-  behind the footprint as it moves (past its rear edge going forward, its front edge
-  reversing, between its sides) -> speed scaled by `slowdown_ratio` (as Nav2's
-  direction-dependent slow-down polygons; until 2026-11-30 the zone went all round, and
-  a walker catching up from behind slowed the robot down into their way);
+- slowdown: a point inside the footprint grown by `slowdown_margin` that the commanded
+  motion does not take the footprint away from -> speed scaled by `slowdown_ratio`.
+  Slowing down only helps against what the robot moves towards: a walker behind it, or
+  beside a corner that the turn swings away from them, would be kept in the robot's way
+  by it (the role of Nav2's velocity-dependent slow-down polygons; until 2026-11-30 the
+  zone went all round, then all round but the strip straight behind);
 - approach: the footprint swept along the commanded (v, w) for `time_horizon` seconds (in
   `time_step` steps, each a transform of all points at once): if it would touch a point
   after t seconds, the command is scaled by t / time_horizon, so the robot always keeps at
@@ -111,11 +112,11 @@ class CollisionMonitor:
             scale = ttc / cfg.time_horizon
             state, reason = APPROACH, f'collision in {ttc:.1f} s at the commanded velocity'
         in_slow = self._contains(self.slow_zone, pts[:, 0], pts[:, 1])
-        if v != 0.0:
-            # the strip straight behind the motion (a turn swings the corners sideways:
-            # what is beside them still counts)
-            behind = (pts[:, 0] < self._rear) if v > 0.0 else (pts[:, 0] > self._front)
-            in_slow &= ~(behind & (pts[:, 1] >= self._right) & (pts[:, 1] <= self._left))
+        if in_slow.any():
+            # slowing down only helps against what the motion brings nearer: what it
+            # takes the footprint away from (behind it going forward, beside a corner
+            # that the turn swings the other way) is left out
+            in_slow[in_slow] = ~self.receding(v, w, pts[in_slow])
         if in_slow.sum() >= cfg.min_points and cfg.slowdown_ratio < scale:
             scale = cfg.slowdown_ratio
             state, reason = SLOWDOWN, (f'obstacle within {cfg.slowdown_margin} m of the '
@@ -130,15 +131,29 @@ class CollisionMonitor:
         x0, y0, x1, y1 = box
         return (x > x0) & (x < x1) & (y > y0) & (y < y1)
 
-    def _moves_away(self, v: float, w: float, pts: np.ndarray, dt: float = 0.1) -> bool:
-        """True when moving at (v, w) for dt brings no point nearer the footprint (and
-        none inside it): backing out, or sliding along an obstacle beside the robot."""
+    def receding(self, v: float, w: float, points: np.ndarray, dt: float = 0.1) -> np.ndarray:
+        """Which points (n, 2) moving at (v, w) for dt takes the footprint away from (by
+        more than a millimetre): standing still, none."""
+        pts = np.asarray(points, dtype=float).reshape(-1, 2)
+        if not len(pts) or (abs(v) < 1e-6 and abs(w) < 1e-6):
+            return np.zeros(len(pts), dtype=bool)
+        d0, d1 = self._distances_before_after(v, w, pts, dt)
+        return d1 > d0 + 1e-3
+
+    def _distances_before_after(self, v, w, pts, dt):
+        """Distances from the footprint to the points now and after moving at (v, w)
+        for dt (points inside it: 0)."""
         x, y, th = (float(a[0]) for a in arc_poses(v, w, np.array([dt])))
         c, s = math.cos(th), math.sin(th)
         dx, dy = pts[:, 0] - x, pts[:, 1] - y
         moved = np.column_stack([c * dx + s * dy, -s * dx + c * dy])
-        d0 = shapely.distance(self.footprint, shapely.points(pts))
-        d1 = shapely.distance(self.footprint, shapely.points(moved))
+        return (shapely.distance(self.footprint, shapely.points(pts)),
+                shapely.distance(self.footprint, shapely.points(moved)))
+
+    def _moves_away(self, v: float, w: float, pts: np.ndarray, dt: float = 0.1) -> bool:
+        """True when moving at (v, w) for dt brings no point nearer the footprint (and
+        none inside it): backing out, or sliding along an obstacle beside the robot."""
+        d0, d1 = self._distances_before_after(v, w, pts, dt)
         return bool(np.all(d1 > 0.0) and np.all(d1 >= d0 - 1e-4))
 
     def _sweep_time(self, v: float, w: float, pts: np.ndarray, zone=None) -> float:

@@ -16,9 +16,10 @@ and the tracked obstacles:
    few candidate speeds, reached from its speed now at the acceleration limits, and the
    fastest candidate that keeps `yield_clearance` between its footprint (grown by a
    tracking margin) and every person's disc the whole time wins (0: wait for the person
-   to pass); when every candidate brings someone into contact, the one that does so
-   latest (standing for someone coming head-on, going on ahead of someone walking up
-   behind);
+   to pass); when none does, of those that keep it to everyone's constant-velocity
+   walk, the one the second guesses fare best at; when every candidate brings someone
+   into contact, the one that does so latest (standing for someone coming head-on,
+   going on ahead of someone walking up behind);
 4. angular rate v * curvature; at the start, or when the path turns behind it, the robot
    first rotates in place towards the lookahead point (not while someone walks within
    `yield_clearance` of the disc its corners sweep);
@@ -493,35 +494,53 @@ class PathController:
         closest = gap.min(axis=1)               # (c, k): how near each comes at each speed
         # a person already closer than the clearance: only moving away from them is ok
         floor = np.minimum(gap[0, 0] - 1e-6, 0.0)     # (k,) from where the robot is now
-        good = (closest >= floor).all(axis=1).nonzero()[0]
+        keeps = closest >= floor
+        good = keeps.all(axis=1).nonzero()[0]
         if len(good):
             return float(v * scales[good[0]])
-        # no speed keeps the clearance (someone walks at the robot, or the robot stands in
-        # their way): of the speeds that bring nobody into contact with the robot's disc,
-        # the one that keeps the largest gap, often getting out of the way (ties: the
-        # fastest, e.g. someone passing a little closer than the clearance). When every
-        # speed does, the one that does so latest: standing still for a walker coming
-        # head-on (and the navigator may make way), going on ahead of one walking up
-        # behind rather than stopping in their way
-        worst = closest.min(axis=1)
-        no_contact = worst > -cfg.yield_clearance       # the grown footprint touches nobody
-        if not no_contact.any():
-            return float(v * scales[self._latest_contact(gap, worst)])
-        pick = np.where(no_contact, worst + 1e-6 * scales, -np.inf)
-        return float(v * scales[int(np.argmax(pick))])
+        every = np.ones(len(scales), dtype=bool)
+        k = closest.shape[1] - len(which)
+        walks = keeps[:, :k].all(axis=1)
+        if len(which) and walks.any():
+            # the second guesses (turning onto the path, crossing a junction) are what
+            # people may do, the constant-velocity walks what they are doing: of the
+            # speeds that keep the clearance to those, the one the guesses fare best at.
+            # Slowing down for a walker who may turn ahead would keep the robot in the
+            # way of one crossing just behind it
+            return float(v * scales[self._least_bad(gap[..., k:], closest[:, k:], walks,
+                                                    scales)])
+        return float(v * scales[self._least_bad(gap, closest, every, scales)])
 
-    def _latest_contact(self, gap: np.ndarray, worst: np.ndarray) -> int:
+    def _least_bad(self, gap: np.ndarray, closest: np.ndarray, allowed: np.ndarray,
+                   scales: np.ndarray) -> int:
+        """No speed keeps the clearance (someone walks at the robot, or it stands in their
+        way): of the `allowed` speeds (c,) that bring nobody into contact with the grown
+        footprint, the one that keeps the largest gap, often getting out of the way (ties:
+        the fastest, e.g. someone passing a little closer than the clearance). When every
+        one does, the one that does so latest: standing still for a walker coming head-on
+        (and the navigator may make way), going on ahead of one walking up behind rather
+        than stopping in their way. gap: (c, T, k), closest: (c, k)."""
+        worst = closest.min(axis=1)
+        no_contact = allowed & (worst > -self.cfg.yield_clearance)
+        if not no_contact.any():
+            return self._latest_contact(gap, worst, allowed)
+        return int(np.argmax(np.where(no_contact, worst + 1e-6 * scales, -np.inf)))
+
+    def _latest_contact(self, gap: np.ndarray, worst: np.ndarray,
+                        allowed: np.ndarray | None = None) -> int:
         """Every candidate speed (gap: (c, T, k); worst: (c,) its least gap) brings someone
         into contact: the index of the one that does so latest, giving them the most time
         to step aside (between predicted instants: the larger gap just before; then the
-        one that comes least near; then the slowest). Someone already touching (at t = 0
-        for every speed): the speed that gets least near them."""
+        one that comes least near; then the slowest), of the `allowed` ones (default:
+        all). Someone already touching (at t = 0 for every speed): the speed that gets
+        least near them."""
         closest = gap.min(axis=2)                                        # (c, T)
         touch = closest <= -self.cfg.yield_clearance
         first = np.where(touch.any(axis=1), touch.argmax(axis=1), touch.shape[1])
         before = closest[np.arange(len(first)), np.maximum(first - 1, 0)]
+        allowed = np.ones(len(first), dtype=bool) if allowed is None else allowed
         # lexsort: the last key decides first; the last index is the best
-        return int(np.lexsort((np.arange(len(first)), worst, before, first))[-1])
+        return int(np.lexsort((np.arange(len(first)), worst, before, first, allowed))[-1])
 
     def _travel(self, targets: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Distance (c, T) covered by the time t when changing from the speed now to each

@@ -595,11 +595,17 @@ class Navigator:
         return NavOutput(0.0, 0.0, ACTIVE, why, events=events)
 
     def _nearest_distance(self, pts: np.ndarray) -> float:
-        """Distance (m) from the footprint's bounding box to the nearest scan point."""
+        """Distance (m) from the footprint's bounding box to the nearest scan point within
+        the proximity distance that the robot's motion (the last command sent) does not
+        take it away from: slowing down for what is behind it, or beside a corner that
+        its turn swings away, would keep it in the way of whoever is there."""
         if pts is None or not len(pts):
             return math.inf
-        d = np.maximum(np.maximum(self._fp_lo - pts, pts - self._fp_hi), 0.0)
-        return float(np.hypot(*d.T).min())
+        d = np.hypot(*np.maximum(np.maximum(self._fp_lo - pts, pts - self._fp_hi), 0.0).T)
+        near = d < self.cfg.controller.proximity_distance
+        if near.any():
+            near[near] = ~self.monitor.receding(*self._sent, pts[near])
+        return float(d[near].min()) if near.any() else math.inf
 
     @property
     def path(self) -> np.ndarray | None:
