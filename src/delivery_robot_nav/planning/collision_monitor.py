@@ -147,8 +147,18 @@ class CollisionMonitor:
         c, s = math.cos(th), math.sin(th)
         dx, dy = pts[:, 0] - x, pts[:, 1] - y
         moved = np.column_stack([c * dx + s * dy, -s * dx + c * dy])
-        return (shapely.distance(self.footprint, shapely.points(pts)),
-                shapely.distance(self.footprint, shapely.points(moved)))
+        return self._distance(pts), self._distance(moved)
+
+    def _distance(self, pts: np.ndarray) -> np.ndarray:
+        """Distance from the footprint to points (n, 2) (0 inside): for a box footprint
+        from its corner coordinates, else shapely's."""
+        box = self._boxes.get(id(self.footprint))
+        if box is None:
+            return shapely.distance(self.footprint, shapely.points(pts))
+        x0, y0, x1, y1 = box
+        ex = np.maximum(np.maximum(x0 - pts[:, 0], pts[:, 0] - x1), 0.0)
+        ey = np.maximum(np.maximum(y0 - pts[:, 1], pts[:, 1] - y1), 0.0)
+        return np.sqrt(ex * ex + ey * ey)
 
     def _moves_away(self, v: float, w: float, pts: np.ndarray, dt: float = 0.1) -> bool:
         """True when moving at (v, w) for dt brings no point nearer the footprint (and
