@@ -498,7 +498,6 @@ class PathController:
         good = keeps.all(axis=1).nonzero()[0]
         if len(good):
             return float(v * scales[good[0]])
-        every = np.ones(len(scales), dtype=bool)
         k = closest.shape[1] - len(which)
         walks = keeps[:, :k].all(axis=1)
         if len(which) and walks.any():
@@ -509,7 +508,8 @@ class PathController:
             # way of one crossing just behind it
             return float(v * scales[self._least_bad(gap[..., k:], closest[:, k:], walks,
                                                     scales)])
-        return float(v * scales[self._least_bad(gap, closest, every, scales)])
+        return float(v * scales[self._least_bad(gap, closest, np.ones(len(scales), dtype=bool),
+                                                scales)])
 
     def _least_bad(self, gap: np.ndarray, closest: np.ndarray, allowed: np.ndarray,
                    scales: np.ndarray) -> int:
