@@ -526,19 +526,17 @@ class PathController:
             return self._latest_contact(gap, worst, allowed)
         return int(np.argmax(np.where(no_contact, worst + 1e-6 * scales, -np.inf)))
 
-    def _latest_contact(self, gap: np.ndarray, worst: np.ndarray,
-                        allowed: np.ndarray | None = None) -> int:
+    def _latest_contact(self, gap: np.ndarray, worst: np.ndarray, allowed: np.ndarray) -> int:
         """Every candidate speed (gap: (c, T, k); worst: (c,) its least gap) brings someone
         into contact: the index of the one that does so latest, giving them the most time
         to step aside (between predicted instants: the larger gap just before; then the
-        one that comes least near; then the slowest), of the `allowed` ones (default:
-        all). Someone already touching (at t = 0 for every speed): the speed that gets
+        one that comes least near; then the slowest), of the `allowed` ones (c,).
+        Someone already touching (at t = 0 for every speed): the speed that gets
         least near them."""
         closest = gap.min(axis=2)                                        # (c, T)
         touch = closest <= -self.cfg.yield_clearance
         first = np.where(touch.any(axis=1), touch.argmax(axis=1), touch.shape[1])
         before = closest[np.arange(len(first)), np.maximum(first - 1, 0)]
-        allowed = np.ones(len(first), dtype=bool) if allowed is None else allowed
         # lexsort: the last key decides first; the last index is the best
         return int(np.lexsort((np.arange(len(first)), worst, before, first, allowed))[-1])
 
