@@ -51,6 +51,7 @@ setup(
             'localization_node = delivery_robot_nav.localization.node:main',
             'obstacle_detection_node = delivery_robot_nav.perception.node:main',
             'path_following_node = delivery_robot_nav.planning.node:main',
+            'mission_node = delivery_robot_nav.mission.node:main',
         ],
     },
 )

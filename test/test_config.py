@@ -7,6 +7,8 @@ from delivery_robot_nav.demo.config import DRIVER_PARAMS, load_driver_params
 from delivery_robot_nav.demo.config import NODE_NAME as DRIVER_NODE
 from delivery_robot_nav.localization.config import LOCALIZATION_PARAMS
 from delivery_robot_nav.localization.config import NODE_NAME as LOC_NODE
+from delivery_robot_nav.mission.config import MISSION_PARAMS
+from delivery_robot_nav.mission.config import NODE_NAME as MISSION_NODE
 from delivery_robot_nav.perception.config import NODE_NAME as DET_NODE
 from delivery_robot_nav.perception.config import OBSTACLE_DETECTION_PARAMS
 from delivery_robot_nav.sim.config import NODE_NAME, SIM_PARAMS, load_sim_config
@@ -15,7 +17,8 @@ from delivery_robot_nav.sim.config import NODE_NAME, SIM_PARAMS, load_sim_config
 @pytest.mark.parametrize('file, node, specs', [
     ('sim.yaml', NODE_NAME, SIM_PARAMS), ('demo.yaml', DRIVER_NODE, DRIVER_PARAMS),
     ('localization.yaml', LOC_NODE, LOCALIZATION_PARAMS),
-    ('obstacle_detection.yaml', DET_NODE, OBSTACLE_DETECTION_PARAMS)])
+    ('obstacle_detection.yaml', DET_NODE, OBSTACLE_DETECTION_PARAMS),
+    ('mission.yaml', MISSION_NODE, MISSION_PARAMS)])
 def test_config_files_match_their_schema(repo, file, node, specs):
     values = load_params_file(repo / 'config' / file, node, specs)
     assert set(values) == {s.name for s in specs}

@@ -10,6 +10,7 @@ from pathlib import Path
 from delivery_robot_nav.common.params import markdown_table
 from delivery_robot_nav.demo import config as demo_config
 from delivery_robot_nav.localization import config as loc_config
+from delivery_robot_nav.mission import config as mission_config
 from delivery_robot_nav.perception import config as det_config
 from delivery_robot_nav.planning import config as pf_config
 from delivery_robot_nav.sim import config as sim_config
@@ -32,7 +33,9 @@ def tables() -> dict[Path, str]:
             DOCS / 'obstacle_detection.md': markdown_table(det_config.OBSTACLE_DETECTION_PARAMS,
                                                            det_values),
             DOCS / 'path_following.md': markdown_table(pf_config.PATH_FOLLOWING_PARAMS,
-                                                       pf_values)}
+                                                       pf_values),
+            DOCS / 'mission.md': markdown_table(mission_config.MISSION_PARAMS,
+                                                mission_config.load_mission_params())}
 
 
 def render(path: Path, table: str) -> str:

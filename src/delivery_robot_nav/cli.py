@@ -26,6 +26,7 @@ subcommands:
               obstacle detection and tracking against ground truth (lockstep)
   evaluate    path following: the BARN benchmark worlds, or campus station-to-station
               trips among pedestrians (lockstep, with the real perception in the loop)
+  deliver     send a delivery (stations in order) to a running mission node and follow it
 """
 
 
@@ -195,6 +196,12 @@ def _emit(json_path: str | None, results) -> int:
     return 0
 
 
+def cmd_deliver(args) -> int:
+    from delivery_robot_nav.mission.client import deliver
+    return deliver(args.stations, args.id, not args.no_return, not args.no_wait,
+                   args.server_timeout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='delivery-nav', description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -313,6 +320,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--workers', type=int, default=1, help='parallel processes (1)')
     p.add_argument('--json', default=None, help='write the summary and rows to this file')
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser('deliver', help='send a delivery to the mission node',
+                       description='Send the Deliver action to a running mission node (same '
+                       'ROS_DOMAIN_ID) and print its progress until it ends; Ctrl-C cancels '
+                       'it. Exit 0: delivered (or accepted, with --no-wait); 1: failed or '
+                       'canceled; 2: refused or no mission node.')
+    p.add_argument('stations', nargs='+', help='station names of the route graph, in order')
+    p.add_argument('--id', default=None, help='delivery id (default: a random cli-XXXXXXXX)')
+    p.add_argument('--no-return', action='store_true', help='stay at the last station')
+    p.add_argument('--no-wait', action='store_true', help='exit once the delivery is accepted')
+    p.add_argument('--server-timeout', type=float, default=10.0,
+                   help='seconds to wait for the mission node (default: 10)')
+    p.set_defaults(func=cmd_deliver)
     return parser
 
 

@@ -7,7 +7,7 @@ from typing import Callable
 
 import rclpy
 from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.signals import SignalHandlerOptions
 
 from delivery_robot_nav.common.params import ParamError
@@ -17,8 +17,11 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def run_node(make_node: Callable[[], 'rclpy.node.Node'], name: str, args=None) -> int:
+def run_node(make_node: Callable[[], 'rclpy.node.Node'], name: str, args=None,
+             multithreaded: bool = False) -> int:
     """Create the node and spin it until SIGINT/SIGTERM; return a process exit code.
+    multithreaded: spin in a MultiThreadedExecutor (a node whose callbacks wait, such as an
+    action server's execute callback).
 
     rclpy's own signal handlers shut the context down under a running callback (which then
     fails to publish); here a signal instead ends the spin between callbacks.
@@ -29,7 +32,7 @@ def run_node(make_node: Callable[[], 'rclpy.node.Node'], name: str, args=None) -
     node = None
     try:
         node = make_node()
-        rclpy.spin(node)
+        rclpy.spin(node, MultiThreadedExecutor() if multithreaded else None)
     except (ParamError, ParameterException, ValueError, FileNotFoundError) as exc:
         print(f'{name}: {exc}', file=sys.stderr)
         return 2
