@@ -8,12 +8,14 @@
   state-sized (8x8) numpy matrix product (the floor of per-call numpy overhead).
 - pf_update_<n>x90 for n in 250..8000: the scale curve.
 
-    python bench/bench_localization.py [--json]
+    python bench/bench_localization.py [--json] [--only KEY ...]
 """
 import os
 
 for _var in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
     os.environ.setdefault(_var, '1')
+
+KEYS = ('pf_update_1000x90', 'ekf_step')
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -46,7 +48,10 @@ def stats(samples_ms: np.ndarray, **extra) -> dict:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--json', action='store_true')
+    parser.add_argument('--only', nargs='+', default=None, metavar='KEY', choices=KEYS,
+                        help='measure only these keys (default: all, with extras)')
     args = parser.parse_args()
+    wanted = set(args.only or KEYS)
     occ = load_map(share_path('worlds', 'campus_map.yaml'))
     field = LikelihoodField(occ, FieldConfig())
     sim = Simulator.from_files(overrides={'depth_camera.enabled': False})
@@ -66,7 +71,18 @@ def main():
             pf.update(ranges, beams)
         return timed(cycle, 200 if n <= 2000 else 60)
 
-    for n in (250, 500, 1000, 2000, 4000, 8000):
+    if 'pf_update_1000x90' in wanted:
+        results.update(pf_bench(pf_cycle, field, truth, ranges, beams,
+                                (250, 500, 1000, 2000, 4000, 8000) if args.only is None
+                                else (1000,)))
+    if 'ekf_step' in wanted:
+        results['ekf_step'] = ekf_bench(truth)
+    print(json.dumps(results, indent=None if args.json else 2))
+
+
+def pf_bench(pf_cycle, field, truth, ranges, beams, counts) -> dict:
+    results = {}
+    for n in counts:
         results[f'pf_update_{n}x90'] = stats(pf_cycle(n), particles=n, beams=len(ranges))
     pf = ParticleFilter(field, PfConfig(), np.random.default_rng(0))
     pf.initialize_gaussian(truth, np.diag([0.04, 0.04, 0.003]), 1000)
@@ -75,7 +91,10 @@ def main():
     results['pf_update_1000x90']['reference_lookup_median_ms'] = round(float(np.median(lookup)), 4)
     results['pf_update_1000x90']['ratio_to_lookup'] = round(
         results['pf_update_1000x90']['median_ms'] / float(np.median(lookup)), 2)
+    return results
 
+
+def ekf_bench(truth) -> dict:
     ekf = PlanarEkf(EkfConfig())
     ekf.initialize(0.0, truth, np.eye(3) * 0.01)
     clock = [0.0]
@@ -86,10 +105,9 @@ def main():
     ekf_ms = timed(ekf_step, 5000)
     a = np.eye(len(ekf.x))
     matmul = timed(lambda: a @ a, 5000)
-    results['ekf_step'] = stats(ekf_ms, reference_matmul_median_ms=round(
+    return stats(ekf_ms, reference_matmul_median_ms=round(
         float(np.median(matmul)), 5), ratio_to_matmul=round(
         float(np.median(ekf_ms) / np.median(matmul)), 1))
-    print(json.dumps(results, indent=None if args.json else 2))
 
 
 if __name__ == '__main__':

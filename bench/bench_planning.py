@@ -24,12 +24,14 @@ query; `local_plan_240_outside`: the goal 10 m away, outside the window (full se
 in BARN). Reference in the same run: networkx's A* (Euclidean heuristic) over the same
 8-connected grid graph with the same edge weights, between the same cells.
 
-    python bench/bench_planning.py [--json]
+    python bench/bench_planning.py [--json] [--only KEY ...]
 """
 import os
 
 for _var in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
     os.environ.setdefault(_var, '1')
+
+KEYS = ('route_query_10k', 'collision_monitor_720', 'controller_cycle', 'local_plan_240')
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -219,7 +221,27 @@ def _networkx_grid_astar(costs, cfg, start, goal) -> float:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--json', action='store_true')
+    parser.add_argument('--only', nargs='+', default=None, metavar='KEY', choices=KEYS,
+                        help='measure only these keys (default: all, with extras)')
     args = parser.parse_args()
+    wanted = set(args.only or KEYS)
+    results = {}
+    if 'route_query_10k' in wanted:
+        results.update(route_bench())
+    if 'collision_monitor_720' in wanted:
+        results.update(monitor_bench())
+    if 'controller_cycle' in wanted:
+        results['controller_cycle'] = controller_bench()
+    if 'local_plan_240' in wanted:
+        results.update(local_plan_bench())
+    if args.json:
+        print(json.dumps(results))
+    else:
+        for key, value in results.items():
+            print(key, value)
+
+
+def route_bench() -> dict:
     rng = np.random.default_rng(0)
     n, spacing = 100, 10.0
     graph = RouteGraph.from_geojson(lattice(n, spacing, rng), 'lattice')
@@ -244,18 +266,10 @@ def main():
         t0 = time.perf_counter()
         nx.astar_path(g, a, b, heuristic=h, weight='time')
         ref.append((time.perf_counter() - t0) * 1e3)
-    results = {'route_query_10k': stats(
+    return {'route_query_10k': stats(
         ours, nodes=g.number_of_nodes(), edges=g.number_of_edges(),
         reference_networkx_astar_median_ms=round(float(np.median(ref)), 4),
         ratio_to_networkx_astar=round(float(np.median(ours) / np.median(ref)), 3))}
-    results.update(monitor_bench())
-    results['controller_cycle'] = controller_bench()
-    results.update(local_plan_bench())
-    if args.json:
-        print(json.dumps(results))
-    else:
-        for key, value in results.items():
-            print(key, value)
 
 
 if __name__ == '__main__':

@@ -13,12 +13,14 @@ fresh simulator each time) and `real_time_factor` is the median repeat, with the
 and fastest beside it: this machine's speed drifts between runs. `sim_lockstep_depth` adds
 the 64 x 48 depth camera at 10 Hz.
 
-    python bench/bench_sim_lockstep.py [--json] [--sim-seconds 60] [--repeats 3]
+    python bench/bench_sim_lockstep.py [--json] [--sim-seconds 60] [--repeats 3] [--only sim_lockstep]
 """
 import os
 
 for _var in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
     os.environ.setdefault(_var, '1')
+
+KEYS = ('sim_lockstep',)
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -88,6 +90,8 @@ def main():
     parser.add_argument('--json', action='store_true', help='print one JSON line only')
     parser.add_argument('--sim-seconds', type=float, default=60.0)
     parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--only', nargs='+', default=None, metavar='KEY', choices=KEYS,
+                        help='measure only these keys (default: all, with extras)')
     args = parser.parse_args()
     results = {}
     repeats = [run(args.sim_seconds, depth=False) for _ in range(max(1, args.repeats))]
@@ -100,9 +104,10 @@ def main():
     lockstep['ratio_to_raw_raycast'] = round(
         lockstep['real_time_factor'] / raw['real_time_factor_at_10hz'], 3)
     results['sim_lockstep'] = lockstep
-    results['mujoco_raw_raycast_720'] = raw
-    depth, _ = run(args.sim_seconds / 4, depth=True)
-    results['sim_lockstep_depth'] = depth
+    if args.only is None:
+        results['mujoco_raw_raycast_720'] = raw
+        depth, _ = run(args.sim_seconds / 4, depth=True)
+        results['sim_lockstep_depth'] = depth
     text = json.dumps(results)
     if not args.json:
         text = json.dumps(results, indent=2)

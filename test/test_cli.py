@@ -19,9 +19,26 @@ def cli(*args, check=True):
 
 def test_help_explains_each_subcommand():
     out = cli('--help').stdout
-    for sub in ('demo', 'run', 'make-map', 'world-info', 'bench', 'evaluate'):
+    for sub in ('demo', 'run', 'make-map', 'world-info', 'bench', 'evaluate', 'deliver'):
         assert sub in out
     assert 'map_server' in cli('make-map', '--help').stdout
+
+
+def test_bench_only_measures_the_keys_asked_for(tmp_path):
+    out = tmp_path / 'bench.json'
+    proc = cli('bench', '--only', 'ekf_step', '--json', out)
+    assert 'running bench_localization.py --only ekf_step' in proc.stderr
+    results = json.loads(out.read_text())
+    assert list(results) == ['ekf_step']
+    assert results['ekf_step']['median_ms'] > 0 and \
+        results['ekf_step']['p99_ms'] >= results['ekf_step']['median_ms']
+    bad = cli('bench', '--only', 'warp_drive', check=False)
+    assert bad.returncode == 2
+    assert 'no benchmark key or script "warp_drive"' in bad.stderr
+    for key in ('sim_lockstep', 'pf_update_1000x90', 'ekf_step', 'lidar_pipeline_720',
+                'depth_frame_160x120', 'costmap_update', 'controller_cycle',
+                'collision_monitor_720', 'route_query_10k', 'local_plan_240'):
+        assert key in bad.stderr                    # every key the issues name is there
 
 
 def test_world_info_json_on_barn(barn_dir):

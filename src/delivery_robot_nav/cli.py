@@ -118,18 +118,46 @@ def _print_report(report: dict, output) -> None:
     print(f'report: {Path(output) / "report.png"}, {Path(output) / "report.json"}')
 
 
+def bench_keys(script: Path) -> tuple:
+    """The keys a bench script measures (its module-level KEYS tuple, read without running
+    it)."""
+    import ast
+    for node in ast.parse(script.read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, 'id', '') == 'KEYS'
+                                                for t in node.targets):
+            return tuple(ast.literal_eval(node.value))
+    return ()
+
+
 def cmd_bench(args) -> int:
     bench_dir = Path(args.bench_dir) if args.bench_dir else share_path('bench')
-    scripts = sorted(p for p in bench_dir.glob('bench_*.py')
-                     if not args.only or any(k in p.stem for k in args.only))
+    scripts = sorted(bench_dir.glob('bench_*.py'))
     if not scripts:
         print(f'no bench_*.py scripts in {bench_dir}', file=sys.stderr)
         return 2
+    keys = {script: bench_keys(script) for script in scripts}
+    runs: dict[Path, list[str] | None] = {}      # script -> keys to measure (None: all)
+    for token in args.only or ():
+        owner = [sc for sc, ks in keys.items() if token in ks]
+        named = [sc for sc in scripts if token in sc.stem]
+        if owner:
+            if runs.get(owner[0], []) is not None:
+                runs.setdefault(owner[0], []).append(token)
+        elif named:
+            runs.update({sc: None for sc in named})
+        else:
+            known = sorted(k for ks in keys.values() for k in ks)
+            print(f'delivery-nav bench: no benchmark key or script "{token}" (keys: '
+                  f'{", ".join(known)})', file=sys.stderr)
+            return 2
+    if not args.only:
+        runs = {sc: None for sc in scripts}
     results = {}
-    for script in scripts:
-        print(f'running {script.name} ...', file=sys.stderr)
-        proc = subprocess.run([sys.executable, str(script), '--json'], capture_output=True,
-                              text=True)
+    for script, only in runs.items():
+        print(f'running {script.name}' + (f' --only {" ".join(only)}' if only else '') + ' ...',
+              file=sys.stderr)
+        cmd = [sys.executable, str(script), '--json'] + (['--only', *only] if only else [])
+        proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             print(proc.stderr, file=sys.stderr)
             print(f'{script.name} failed (exit {proc.returncode})', file=sys.stderr)
@@ -260,7 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description='Run every bench/bench_*.py script (each prints '
                        '{key: {"median_ms": ..., "p99_ms": ..., ...}}) and merge the results.')
     p.add_argument('--json', default=None, help='write the merged results to this file')
-    p.add_argument('--only', nargs='*', help='run only scripts whose name contains these')
+    p.add_argument('--only', nargs='+', metavar='KEY',
+                   help='measure only these keys (e.g. controller_cycle), or run the scripts '
+                   'whose name contains these words (e.g. planning)')
     p.add_argument('--bench-dir', default=None, help='benchmark directory (default: bench/)')
     p.set_defaults(func=cmd_bench)
 
