@@ -182,6 +182,43 @@ def test_a_walker_passing_a_junction_may_cross_it():
     assert len(ctrl.crossing_junctions(wide, vel, t)[1]) == 0
 
 
+def _junction_walk(junction_stop_distance: float, walker) -> tuple:
+    """A robot at 1.4 m/s on a walkway through a junction at x = 15 (junctions known
+    before the path); walker (1, 4) as for drive()."""
+    cfg = ControllerConfig(yield_horizon=4.0, junction_radius=2.0, turn_onto_path_distance=0.5,
+                           junction_stop_distance=junction_stop_distance)
+    ctrl = PathController(cfg)
+    ctrl.set_junctions(np.array([[15.0, 0.0], [60.0, 0.0]]))
+    ctrl.set_path(np.array([[0.0, 0.0], [15.0, 0.0], [30.0, 0.0]]), np.array([1.4, 1.4]))
+    return drive(ctrl, (0.0, 0.0, 0.0), 40.0, walker)
+
+
+def test_waits_for_someone_crossing_a_junction_before_it_not_in_it():
+    # someone in the crossing walkway's lane (1.8 m east of the junction) walks north
+    # through the robot's walkway when the robot would be in the junction. The yielding
+    # alone stops the robot inside it (front 0.3 m past the line 3 m before the centre,
+    # in the way of whoever turns there); waiting at the line keeps it out
+    walker = np.array([[16.8, -11.5, 0.0, 0.9]])
+    line = 15.0 - 3.0
+    for stop_distance, inside in ((0.0, True), (3.0, False)):
+        pose, log = _junction_walk(stop_distance, walker)
+        front = [row[1] + 0.35 for row in log if row[4] < 0.01 and 0.0 < row[1] < 20.0]
+        assert front, 'it waits for the walker'
+        assert (max(front) > line) == inside
+        assert np.hypot(pose[0] - 30.0, pose[1]) < 0.06             # and then goes on
+    assert any(row[7] == 'waiting to cross a junction' for row in log)
+
+
+def test_goes_through_a_junction_nobody_crosses_at_full_speed():
+    # one walker in a lane of the robot's own walkway (going the other way), one on the
+    # crossing walkway who reaches the junction long after the robot has left it
+    walkers = np.array([[25.0, 2.5, -1.0, 0.0], [16.8, -25.0, 0.0, 0.9]])
+    _, log = _junction_walk(3.0, walkers)
+    through = [row for row in log if 10.0 < row[1] < 20.0]
+    assert min(row[4] for row in through) > 1.39
+    assert all(row[7] != 'waiting to cross a junction' for row in log)
+
+
 def test_turns_in_place_towards_a_path_behind_it():
     ctrl = PathController(ControllerConfig())
     ctrl.set_path(np.array([[0.0, 0.0], [-10.0, 0.0]]))

@@ -313,3 +313,31 @@ def test_proximity_slows_the_robot_only_for_what_its_motion_does_not_take_it_awa
     assert nav._nearest_distance(np.vstack([behind, beside])) == pytest.approx(0.3)
     nav._sent = (-0.3, 0.0)                         # backing towards it
     assert nav._nearest_distance(behind) == pytest.approx(0.3)
+
+
+def test_time_spent_waiting_for_people_does_not_count_against_getting_going_again():
+    from delivery_robot_nav.planning.navigator import NavOutput
+    nav = Navigator()
+    nav.set_goal([[0, 0], [6, 0]])
+    cfg = nav.cfg
+    here = np.zeros(2)
+    nav._anchor = (0.0, here.copy(), 0.0)
+
+    def check(t, waiting):
+        events = []
+        out = nav._progress_or_recover(t, here, NavOutput(0.3, 0.0, ACTIVE, 'x'), events,
+                                       waiting)
+        return [e for e in events if 'recovery' in e]
+
+    dt = 0.05
+    ts = np.arange(dt, 20.0, dt)                   # 20 s yielding to someone: no recovery
+    assert not any(check(t, True) for t in ts)
+    # moving on: a fresh progress_timeout to get 0.3 m on (until 2026-11-30 the 20 s of
+    # waiting counted, and the first cycle of moving on started a recovery)
+    ts = np.arange(20.0, 20.0 + cfg.progress_timeout - 0.1, dt)
+    assert not any(check(t, False) for t in ts)
+    assert check(20.0 + cfg.progress_timeout + 0.05, False)       # then it does
+    # and waiting alone still ends in a recovery after max_yield_time
+    nav._anchor, nav._checked_t = (100.0, here.copy(), 0.0), None
+    ts = np.arange(100.0 + dt, 100.0 + cfg.max_yield_time + 0.1, dt)
+    assert any(check(t, True) for t in ts)

@@ -19,7 +19,10 @@ and the tracked obstacles:
    to pass); when none does, of those that keep it to everyone's constant-velocity
    walk, the one the second guesses fare best at; when every candidate brings someone
    into contact, the one that does so latest (standing for someone coming head-on,
-   going on ahead of someone walking up behind);
+   going on ahead of someone walking up behind); and before a junction of the route
+   graph, when going through it would not keep the clearance to someone (over the whole
+   crossing), the robot waits with its front `junction_stop_distance` short of its
+   centre, not in it;
 4. angular rate v * curvature; at the start, or when the path turns behind it, the robot
    first rotates in place towards the lookahead point (not while someone walks within
    `yield_clearance` of the disc its corners sweep);
@@ -65,6 +68,8 @@ class ControllerConfig:
     yield_step: float = 0.2             # s between predicted instants
     turn_onto_path_distance: float = 0.0  # m: people reaching the path ahead may turn onto it
     junction_radius: float = 0.0        # m: people passing this near a junction may cross it
+    junction_stop_distance: float = 0.0  # m: waits for people crossing a junction this far
+                                         # before its centre (front of the footprint); 0: off
     search_window: float = 3.0          # m of path searched ahead for progress
 
     @property
@@ -120,6 +125,7 @@ class PathController:
         self._v = self._w = self._a = 0.0
         self._rotating = True
         self._junctions = np.zeros((0, 2))
+        self._junction_s = np.zeros(0)        # arc length of each junction on the path
 
     def set_junctions(self, points):
         """Where walkways meet (the route graph's nodes of degree >= 3), in the path's
@@ -129,6 +135,16 @@ class PathController:
         if not np.all(np.isfinite(pts)):
             raise ValueError('junction points must be finite')
         self._junctions = pts
+        self._place_junctions()
+
+    def _place_junctions(self):
+        """Arc lengths of the path's vertices that are junctions (within 0.3 m of one; a
+        detour that leaves the walkways passes none), ascending."""
+        if self.path is None or not len(self._junctions):
+            self._junction_s = np.zeros(0)
+            return
+        d = np.hypot(*(self.path[:, None, :] - self._junctions[None, :, :]).transpose(2, 0, 1))
+        self._junction_s = self._s[(d.min(axis=1) <= 0.3).nonzero()[0]]
 
     def set_path(self, points: np.ndarray, speed_limits: np.ndarray | None = None):
         pts = np.asarray(points, dtype=float).reshape(-1, 2)
@@ -167,6 +183,7 @@ class PathController:
         self._progress = 0
         self._s_last = 0.0
         self._rotating = True
+        self._place_junctions()
 
     def reconfigure(self, cfg: ControllerConfig):
         """New limits and gains while running: the path's precomputed speeds follow, the
@@ -271,6 +288,10 @@ class PathController:
         brake = math.sqrt(2.0 * decel * max(remaining, 0.0))
         if brake < v:
             v, why = max(brake, cfg.approach_speed), 'goal approach'
+        if obstacles is not None and len(obstacles.xy) and cfg.junction_stop_distance > 0.0:
+            line = self._junction_stop(p, s_robot, v, obstacles)
+            if line < v:
+                v, why = line, 'waiting to cross a junction'
         if obstacles is not None and len(obstacles.xy):
             safe = self._yield_speed(p, s_robot, v, obstacles, yaw)
             if safe < v:
@@ -441,6 +462,60 @@ class PathController:
             return np.zeros((len(t), 0, 2)), np.zeros(0, dtype=int)
         return (np.concatenate([q for q, _ in parts], axis=1),
                 np.concatenate([w for _, w in parts]))
+
+    def _junction_stop(self, p, s_robot: float, v: float, obs: Obstacles) -> float:
+        """Speed that stops the robot's front `junction_stop_distance` before the next
+        junction's centre when going through it at v would not keep `yield_clearance` to
+        someone while the footprint is in it (constant velocity and the second guesses,
+        over the whole crossing); v when it would, or when the robot can still decide
+        later (it is farther from that line than its braking distance).
+
+        The yielding of `_yield_speed` looks `yield_horizon` ahead and, at walking-pace
+        crossings, stops the robot where it sees the conflict: often inside the junction,
+        in the way of whoever turns there (seed 131: the robot yielded 0.75 m short of
+        the junction's centre to a walker about to cross its walkway there; the walker
+        turned down the walkway, at the robot, and struck it). People cross and turn at
+        junctions; a robot waiting for them waits before it."""
+        cfg = self.cfg
+        reach = self._junction_s - cfg.junction_stop_distance
+        x0, _, x1, _ = cfg.footprint_box
+        # (a front up to 0.5 m past the line is one that could not stop in time: it stops
+        # where it is, not farther in)
+        ahead = reach[reach - x1 > s_robot - 0.5]
+        if not len(ahead) or v <= 0.0:
+            return v
+        s_in = float(ahead[0])                               # where the junction starts
+        s_out = s_in + 2.0 * cfg.junction_stop_distance      # and ends
+        # at half the deceleration limit, 0.1 m short: the jerk limit lets the braking
+        # build up over a few tenths of a second
+        stop = math.sqrt(cfg.max_decel * max(s_in - x1 - s_robot - 0.1, 0.0))
+        if stop >= v:
+            return v
+        # the crossing at v: from now until the rear leaves the junction (or the path ends)
+        t_end = min(3.0 * cfg.yield_horizon,
+                    (s_out - x0 - s_robot) / max(v, cfg.min_regulated_speed) + 2.0)
+        t = np.arange(0.0, t_end + 1e-9, cfg.yield_step)
+        s_pred = np.minimum(s_robot + self._travel(np.array([v]), t)[0], self._s[-1])
+        inside = (s_pred + x1 >= s_in) & (s_pred + x0 <= s_out)
+        if not inside.any():
+            return v
+        people = obs.xy[None, :, :] + t[:, None, None] * obs.velocity[None, :, :]   # (T, k, 2)
+        # with the tracking margin twice: going in must be clearly right (a crossing that
+        # only just keeps the clearance at the line is one the yielding below may stop in)
+        need = obs.radius + cfg.yield_clearance + 2.0 * cfg.tracking_margin
+        turned, which = self.hypotheses(people, obs.velocity, t, s_robot)
+        if len(which):
+            people = np.concatenate([people, turned], axis=1)
+            need = np.concatenate([need, need[which]])
+        at, u = self._line.frames_at(s_pred[inside])
+        gap = box_gap(people[inside] - at[:, None, :], u[:, None, 0], u[:, None, 1],
+                      cfg.footprint_box) - need
+        # someone already nearer than the clearance counts only if it gets worse
+        _, u0 = self._line.frames_at(np.array([s_robot]))
+        now = box_gap(people[0] - p, u0[0, 0], u0[0, 1], cfg.footprint_box) - need
+        if np.all(gap.min(axis=0) >= np.minimum(now - 1e-6, 0.0)):
+            return v
+        return stop
 
     def _spin_too_close(self, p, obs: Obstacles, horizon: float) -> bool:
         """Someone walking comes within `yield_clearance` of the disc the footprint sweeps

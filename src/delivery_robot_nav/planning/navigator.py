@@ -128,7 +128,8 @@ class Navigator:
         self._detour = False
         self._last_plan_t = -math.inf
         self._last_pose = None
-        self._anchor = None              # (t, xy) of the last progress
+        self._anchor = None              # (t, xy, s waited for people since) of the last progress
+        self._checked_t = None           # when progress was last checked
         self._recoveries = 0
         self._recovery = None            # (kind, started t, start xy, start yaw, w)
         self._held_since = None          # t since the collision monitor holds the robot
@@ -209,7 +210,7 @@ class Navigator:
             self.controller.reset_motion()
             return NavOutput(0.0, 0.0, SUCCEEDED, 'goal reached', events=events + ['goal reached'])
         if self._anchor is None:
-            self._anchor = (t, xy.copy())
+            self._anchor = (t, xy.copy(), 0.0)
         # ---- recovery in progress
         if self._recovery is not None:
             out = self._recover(t, pose, scan_points, events, costmap)
@@ -288,8 +289,8 @@ class Navigator:
         out = NavOutput(v, w, ACTIVE, reason, path=path_changed, events=events,
                         cross_track_error=cmd.cross_track_error, on_detour=self._detour,
                         remaining=cmd.remaining)
-        waiting_for_people = evading or cmd.regulated_by in ('yielding to a person',
-                                                             'pedestrian ahead')
+        waiting_for_people = evading or cmd.regulated_by in (
+            'yielding to a person', 'pedestrian ahead', 'waiting to cross a junction')
         held = mon.state in (STOP, APPROACH) and abs(v) < 0.5 * abs(cmd.v) + 1e-3 and \
             abs(w) < 0.5 * abs(cmd.w) + 1e-3
         return self._progress_or_recover(t, xy, out, events, waiting_for_people, held)
@@ -437,23 +438,35 @@ class Navigator:
                              held=False) -> NavOutput:
         """waiting: yielding to people (they get max_yield_time); held: the collision
         monitor refuses what the controller asks (wedged against something: recover after
-        held_timeout of it rather than the whole progress_timeout)."""
+        held_timeout of it rather than the whole progress_timeout).
+
+        The time spent waiting for people does not count against progress_timeout: a robot
+        that waited 20 s and starts again gets its progress_timeout to get going (until
+        2026-11-30 the wait counted, and every wait of 8-30 s ended in a recovery the moment
+        the robot moved on). Without progress for max_yield_time + progress_timeout in all,
+        it recovers whatever it was doing."""
         cfg = self.cfg
-        t0, p0 = self._anchor
+        t0, p0, waited = self._anchor
+        last, self._checked_t = self._checked_t, t
         if math.hypot(*(xy - p0)) >= cfg.progress_distance:
-            self._anchor = (t, xy.copy())
+            self._anchor = (t, xy.copy(), 0.0)
             self._held_since = None
             return out
+        if waiting and last is not None and last >= t0:
+            waited += t - last
+            self._anchor = (t0, p0, waited)
         if not held or waiting:
             self._held_since = None
         elif self._held_since is None:
             self._held_since = t
-        limit = cfg.progress_timeout
-        if waiting:
-            limit = max(limit, cfg.max_yield_time)
         if self._held_since is not None and t - self._held_since >= cfg.held_timeout:
-            limit = 0.0
-        if t - t0 < limit:
+            over = True
+        elif waiting:
+            over = t - t0 >= max(cfg.progress_timeout, cfg.max_yield_time)
+        else:
+            over = (t - t0 - waited >= cfg.progress_timeout or
+                    t - t0 >= cfg.max_yield_time + cfg.progress_timeout)
+        if not over:
             return out
         self._held_since = None
         # no progress: next recovery
@@ -465,7 +478,7 @@ class Navigator:
             return NavOutput(0.0, 0.0, FAILED, self.reason, events=events + ['failed'])
         kind = ('re-plan', 'back up', 'rotate')[self._recoveries % 3]
         self._recoveries += 1
-        self._anchor = (t, xy.copy())
+        self._anchor = (t, xy.copy(), 0.0)
         events.append(f'recovery {self._recoveries}: {kind} ({out.reason})')
         if kind == 're-plan':
             self._path = None
@@ -501,7 +514,7 @@ class Navigator:
                 return NavOutput(mon.v, mon.w, ACTIVE, f'recovery: {kind}', events=events)
         self._recovery = None
         self._path = None
-        self._anchor = (t, pose[:2].copy())
+        self._anchor = (t, pose[:2].copy(), 0.0)
         self.controller.reset_motion()
         return None
 
