@@ -202,9 +202,25 @@ def cmd_evaluate(args) -> int:
             share_path().parent / 'shared' / 'benchmarks' / 'barn' / 'worlds'
         result = nav_eval.evaluate_barn(str(worlds), args.config, args.workers, args.seed,
                                         args.limit, progress)
+    elif args.missions:
+        from delivery_robot_nav.evaluation.mission_eval import evaluate_missions
+        done = []
+
+        def mission_progress(row):
+            done.append(row)
+            ok = sum(r['success'] for r in done)
+            print(f'[{len(done)}/{args.missions}] seed {row["seed"]} {row["outcome"]}: '
+                  f'{", ".join(row["stations"])}; {row["sim_time_s"]:.0f} s simulated, '
+                  f'{row["real_time_factor"]:.1f}x; {ok} of {len(done)} succeeded',
+                  file=sys.stderr, flush=True)
+
+        result = evaluate_missions(args.missions, args.seed, args.workers, args.stations,
+                                   args.pedestrians, not args.no_localization,
+                                   mission_progress)
     else:
-        result = nav_eval.evaluate_campus_trips(args.trips, args.seed, args.pedestrians,
-                                                args.workers, progress)
+        result = nav_eval.evaluate_campus_trips(
+            args.trips, args.seed, 10 if args.pedestrians is None else args.pedestrians,
+            args.workers, progress)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2))
@@ -344,8 +360,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help='BARN robot parameters (default: config/barn_jackal.yaml)')
     p.add_argument('--limit', type=int, default=None, help='only the first N BARN worlds')
     p.add_argument('--trips', type=int, default=200, help='campus trips (200)')
-    p.add_argument('--pedestrians', type=int, default=10,
-                   help='pedestrians added along each campus trip (10; the campus has 24)')
+    p.add_argument('--missions', type=int, default=None,
+                   help='campus: delivery missions instead of trips (depot -> --stations '
+                   'random stations with hand-overs -> depot, localization in the loop)')
+    p.add_argument('--stations', type=int, default=3, help='stations per mission (3)')
+    p.add_argument('--no-localization', action='store_true',
+                   help='missions on ground-truth poses instead of the localizer\'s')
+    p.add_argument('--pedestrians', type=int, default=None,
+                   help='pedestrians added along each campus trip (default 10; the campus has '
+                   '24) or each mission leg (default: 5-12, drawn per mission)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--workers', type=int, default=1, help='parallel processes (1)')
     p.add_argument('--json', default=None, help='write the summary and rows to this file')

@@ -31,7 +31,8 @@ from delivery_robot_nav.common.params import ParamError, flatten
 from delivery_robot_nav.common.paths import share_path
 from delivery_robot_nav.common.world import load_world
 from delivery_robot_nav.perception.config import detector_config, load_detection_params
-from delivery_robot_nav.evaluation.perception_eval import TruthPoses, crowd_actors
+from delivery_robot_nav.evaluation.perception_eval import (TruthPoses, crowd_actors,
+                                                          feed_localizer)
 from delivery_robot_nav.perception.detector import ObstacleDetector
 from delivery_robot_nav.perception.lidar import scan_points
 from delivery_robot_nav.perception.depth import CameraModel
@@ -42,7 +43,7 @@ from delivery_robot_nav.planning.route_graph import RouteGraph
 from delivery_robot_nav.sim.config import load_sim_config
 from delivery_robot_nav.sim.core import Simulator
 from delivery_robot_nav.sim.robot_model import load_robot_model
-from delivery_robot_nav.sim.sensors import DepthReading, ScanReading
+from delivery_robot_nav.sim.sensors import DepthReading, OdomReading, ScanReading
 
 BARN_START = (-2.25, 3.0, 1.57)
 BARN_GOAL_OFFSET = (0.0, 10.0)
@@ -69,8 +70,11 @@ class NavigationLoop:
     """Simulator + obstacle detector + navigator, stepped together."""
 
     def __init__(self, sim: Simulator, detector: ObstacleDetector, navigator: Navigator,
-                 control_rate_hz: float = 20.0):
-        self.sim, self.det, self.nav = sim, detector, navigator
+                 control_rate_hz: float = 20.0, localizer=None):
+        """localizer: a Localizer fed every reading; its estimate then places the scans and
+        depth frames and is the navigator's pose (None: ground truth)."""
+        self.sim, self.det, self.nav, self.loc = sim, detector, navigator, localizer
+        self.twist = (0.0, 0.0)         # the last wheel odometry twist (with a localizer)
         self.period = max(1, int(round(sim.cfg.step_rate_hz / control_rate_hz)))
         self.cam_T = (sim.robot.frame('camera_depth_optical_frame')
                       if sim.camera is not None else None)
@@ -82,15 +86,32 @@ class NavigationLoop:
         self.tracks = None
         self.cmd = None
         self.out = None
-        self.compute = {'scan': [], 'nav': []}
+        self.compute = {'scan': [], 'nav': [], 'localization': []}
+        self.pose = None                # the navigator's last pose
 
     def step(self):
         sim = self.sim
         step = sim.step(self.cmd)
         gt = step.ground_truth
         self.poses.add(gt.time, (gt.x, gt.y, gt.yaw))
+        loc = self.loc
         for r in step.readings:
-            pose = self.poses.at(r.stamp)
+            if loc is not None:
+                if isinstance(r, OdomReading):
+                    self.twist = (r.v, r.w)
+                if isinstance(r, ScanReading):
+                    t0 = time.perf_counter()
+                    loc.on_scan(r.stamp, r.ranges,
+                                r.angle_min + r.angle_increment * np.arange(len(r.ranges)))
+                    self.compute['localization'].append(time.perf_counter() - t0)
+                elif not isinstance(r, DepthReading):
+                    t0 = time.perf_counter()
+                    feed_localizer(loc, r)
+                    self.compute['localization'].append(time.perf_counter() - t0)
+                    continue                # (odometry, IMU, GNSS: the localizer's only)
+                pose = tuple(loc.pose_at(r.stamp)[0])
+            else:
+                pose = self.poses.at(r.stamp)
             if pose is None:
                 continue
             if isinstance(r, ScanReading):
@@ -115,13 +136,39 @@ class NavigationLoop:
                 tr = self.tracks
                 obstacles = Obstacles(tr.xy.copy(), tr.velocity.copy(),
                                       np.maximum(tr.size.max(axis=1), 0.3) / 2.0)
-            self.out = self.nav.step(gt.time, (gt.x, gt.y, gt.yaw), (gt.v, gt.w),
+            if loc is not None:
+                self.pose = tuple(loc.pose_at(gt.time)[0])
+                velocity = self.twist
+            else:
+                self.pose, velocity = (gt.x, gt.y, gt.yaw), (gt.v, gt.w)
+            self.out = self.nav.step(gt.time, self.pose, velocity,
                                      self.costmap, self.costmap_stamp, obstacles,
                                      self.scan_points, self.scan_stamp,
                                      dt=self.period / sim.cfg.step_rate_hz)
             self.compute['nav'].append(time.perf_counter() - t0)
             self.cmd = (self.out.v, self.out.w)
         return step
+
+    def contact(self, step) -> tuple[str, str] | None:
+        """(outcome, event) for a collision in this step, None without one. Scripted people
+        do not avoid the robot: one walking into the robot while it stands still
+        ('struck_while_stopped') is counted apart from the robot driving into something
+        ('collision')."""
+        if not step.collisions:
+            return None
+        c = step.collisions[0]
+        return ('struck_while_stopped' if c.speed < 0.05 else 'collision',
+                f'{self.sim.time:.1f}: collision with {c.other} at {c.speed:.2f} m/s')
+
+    def people_clearance(self, step) -> float:
+        """True distance (m) from the footprint to the nearest person after this step (inf
+        when the people did not move this step, or there are none)."""
+        sim = self.sim
+        if step.actor_positions is None or not len(sim.actor_xy):
+            return math.inf
+        s = sim.state
+        return float(footprint_clearance((s.x, s.y, s.yaw), sim.robot.footprint, sim.actor_xy,
+                                         sim.cfg.actors.radius).min())
 
 
 def footprint_clearance(pose, footprint, xy: np.ndarray, radius: float) -> np.ndarray:
@@ -261,8 +308,6 @@ def run_campus_trip(seed: int, pedestrians: int = 10, max_time: float = 400.0,
     nav.set_goal(route.points, route.speed_limits, route.edge_ids, graph.rerouter(goal_name),
                  junctions=graph.junctions())
     loop = NavigationLoop(sim, det, nav, values['control_rate_hz'])
-    footprint = sim.robot.footprint
-    radius = sim.cfg.actors.radius
     outcome, events = 'timeout', []
     cte, min_clear = [], math.inf
     wall0 = time.perf_counter()
@@ -271,17 +316,13 @@ def run_campus_trip(seed: int, pedestrians: int = 10, max_time: float = 400.0,
         out = loop.out
         if out is not None and out.events and sim.steps % loop.period == 0:
             events += [f'{sim.time:.1f}: {e}' for e in out.events]
-        if step.collisions:
-            c = step.collisions[0]
-            # scripted people do not avoid the robot: one walking into the robot while it
-            # stands still is counted apart from the robot driving into something
-            outcome = 'struck_while_stopped' if c.speed < 0.05 else 'collision'
-            events.append(f'{sim.time:.1f}: collision with {c.other} at {c.speed:.2f} m/s')
+        hit = loop.contact(step)
+        if hit is not None:
+            outcome = hit[0]
+            events.append(hit[1])
             break
+        min_clear = min(min_clear, loop.people_clearance(step))
         s = sim.state
-        if step.actor_positions is not None and len(sim.actor_xy):
-            clear = footprint_clearance((s.x, s.y, s.yaw), footprint, sim.actor_xy, radius)
-            min_clear = min(min_clear, float(clear.min()))
         if out is not None and sim.steps % loop.period == 0 and out.state == ACTIVE:
             free = (not out.on_detour and out.reason in ('speed limit', 'speed limit ahead',
                                                          'curvature', 'turn ahead'))

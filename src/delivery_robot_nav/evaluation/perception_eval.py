@@ -195,7 +195,7 @@ def run_crowd(seed: int = 0, duration: float = 300.0, pedestrians: int = 40,
         for r in step.readings:
             if loc is not None and not isinstance(r, (ScanReading, DepthReading)):
                 t0 = time.perf_counter()
-                _feed_localizer(loc, r)
+                feed_localizer(loc, r)
                 compute['localization'] += time.perf_counter() - t0
             if isinstance(r, DepthReading):
                 robot_pose = tuple(loc.pose_at(r.stamp)[0]) if loc is not None else \
@@ -243,7 +243,8 @@ def run_crowd(seed: int = 0, duration: float = 300.0, pedestrians: int = 40,
     return out
 
 
-def _feed_localizer(loc, r):
+def feed_localizer(loc, r):
+    """Give a Localizer one odometry, IMU or GNSS reading of the simulator."""
     if isinstance(r, OdomReading):
         loc.on_odometry(r.stamp, (r.x, r.y, r.yaw), r.v, r.w, *r.twist_variance)
     elif isinstance(r, ImuReading):

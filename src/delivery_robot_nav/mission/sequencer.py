@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from delivery_robot_nav.mission.store import (ACTIVE, CANCELED, FAILED, QUEUED, SUCCEEDED,
+from delivery_robot_nav.mission.store import (ACTIVE, CANCELED, FAILED, SUCCEEDED,
                                               Delivery, DeliveryStore, StoreError)
 
 # path following's states, as its status reports them
