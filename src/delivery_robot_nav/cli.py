@@ -241,7 +241,7 @@ def _emit(json_path: str | None, results) -> int:
 
 
 def cmd_deliver(args) -> int:
-    from delivery_robot_nav.mission.client import deliver
+    from delivery_robot_nav.mission.ros_client import deliver
     return deliver(args.stations, args.id, not args.no_return, not args.no_wait,
                    args.server_timeout)
 
