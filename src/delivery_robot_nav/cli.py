@@ -98,12 +98,47 @@ def cmd_run(args) -> int:
     return 0 if report['outcome'] == 'route_complete' else 1
 
 
+DEMO_STATIONS = ('admin', 'student_union', 'library')
+
+
 def cmd_demo(args) -> int:
     from delivery_robot_nav.demo.ros_demo import run_demo
-    report = run_demo(Path(args.output), args.real_time_factor, args.max_sim_time,
-                      args.max_wall_time, args.domain_id, localization=not args.no_localization)
-    _print_report(report, args.output)
-    return 0 if report['outcome'] == 'route_complete' else 1
+    try:
+        report = run_demo(Path(args.output), args.stations, args.handover_time,
+                          args.real_time_factor, args.max_sim_time, args.max_wall_time,
+                          args.domain_id, return_to_depot=not args.no_return)
+    except (ValueError, RuntimeError) as exc:
+        print(f'demo: {exc}', file=sys.stderr)
+        return 2
+    _print_demo_report(report, args.output)
+    return 0 if report['outcome'] == 'delivered' else 1
+
+
+def _print_demo_report(report: dict, output) -> None:
+    loc = report.get('localization', {})
+    people = report.get('people_clearance', {})
+    lat = report.get('scan_via_obstacles_to_cmd_vel_latency', {})
+    lat_scan = report.get('scan_to_cmd_vel_latency', {})
+    rows = [('outcome', report['outcome']),
+            ('delivered', ', '.join(report['delivered']) or '-'),
+            ('failed', ', '.join(report['failed']) or '-'),
+            ('distance', f"{report.get('distance_m', 0):.0f} m in {report.get('sim_time_s', 0):.0f} s"
+                         f" simulated, {report['wall_time_s']:.0f} s wall "
+                         f"({report['real_time_factor_achieved']}x)"),
+            ('collisions', report['collisions']),
+            ('closest pedestrian', f"{people.get('min_m', float('nan')):.2f} m"),
+            ('localization error', f"RMSE {loc.get('rmse_m', float('nan')):.3f} m, "
+                                   f"max {loc.get('max_m', float('nan')):.3f} m"),
+            ('scan -> obstacles -> cmd_vel', f"p50 {lat.get('p50_ms', float('nan'))} ms, "
+                                             f"p95 {lat.get('p95_ms', float('nan'))} ms"),
+            ('scan -> cmd_vel (monitor)', f"p50 {lat_scan.get('p50_ms', float('nan'))} ms, "
+                                          f"p95 {lat_scan.get('p95_ms', float('nan'))} ms"),
+            ('bag', f"{Path(output) / 'bag'} ({report['bag']['messages']} messages, MCAP)")]
+    print()
+    for k, v in rows:
+        print(f'  {k:30s} {v}')
+    print(f'report: {Path(output)}/{{map,speed,localization_error,clearance}}.png, '
+          f'{Path(output) / "metrics.json"}')
 
 
 def _print_report(report: dict, output) -> None:
@@ -251,23 +286,27 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
 
-    p = sub.add_parser('demo', help='campus loop over DDS with a report',
-                       description='Start sim_node and scripted_driver as processes (DDS on '
-                       'localhost only, a private ROS_DOMAIN_ID), record ground truth, '
-                       'odometry, pedestrians and collisions, stop when the loop is done, '
-                       'and write report.png + report.json.')
+    p = sub.add_parser('demo', help='a delivery by the whole stack over DDS, with a report',
+                       description='Start localization, obstacle_detection, path_following, '
+                       'mission and sim_node as processes (DDS on localhost only, a private '
+                       'ROS_DOMAIN_ID), deliver to the stations and return to the depot, '
+                       'record every topic into a rosbag2 (MCAP), and write map.png, '
+                       'speed.png, localization_error.png, clearance.png and metrics.json.')
     p.add_argument('--output', default='out/demo', help='report directory (default: out/demo)')
-    p.add_argument('--real-time-factor', type=float, default=3.0,
-                   help='simulated seconds per wall second (default: 3; four Python nodes '
-                   'share two cores here, and a faster clock starves localization)')
+    p.add_argument('--stations', nargs='+', default=list(DEMO_STATIONS),
+                   help=f'stations in delivery order (default: {" ".join(DEMO_STATIONS)})')
+    p.add_argument('--no-return', action='store_true', help='stay at the last station')
+    p.add_argument('--handover-time', type=float, default=10.0,
+                   help='s waited at each station for the parcel to be taken (default: 10)')
+    p.add_argument('--real-time-factor', type=float, default=2.0,
+                   help='simulated seconds per wall second (default: 2; five Python nodes '
+                   'and the recorder share two cores here)')
     p.add_argument('--max-sim-time', type=float, default=900.0,
                    help='stop after this many simulated seconds (default: 900)')
     p.add_argument('--max-wall-time', type=float, default=600.0,
                    help='stop after this many wall seconds (default: 600)')
     p.add_argument('--domain-id', type=int, default=None,
                    help='ROS_DOMAIN_ID (default: inherited, else derived from the pid)')
-    p.add_argument('--no-localization', action='store_true',
-                   help='do not run the localization node beside the driver')
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser('run', help='campus loop in the lockstep simulator with a report',

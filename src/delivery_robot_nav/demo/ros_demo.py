@@ -1,12 +1,20 @@
-"""The foundation demo over real DDS: sim_node + scripted_driver processes, recorded here.
+"""`delivery-nav demo`: the whole stack over real DDS delivering parcels, with a report.
 
-`run_demo` starts the two nodes as child processes (loopback-only discovery, a private
-domain id), records what they publish with a recorder node in this process, stops them
-when the route is complete (or on a limit), and writes the report.
+Processes: localization, obstacle_detection, path_following and mission (the navigation
+stack, each with its params file from config/), then sim_node (the embedded simulator,
+faster than real time). This process is the user: it publishes the map (map_server's
+job) and the initial pose (RViz's 2D Pose Estimate), sends one Deliver goal (stations in
+order, then back to the depot), shows its progress, and records every topic of the
+design into a rosbag2 (MCAP) while keeping what the report needs. When the delivery
+ends (or a limit is hit) the processes are stopped and the report folder written:
+map.png, speed.png, localization_error.png, clearance.png, metrics.json, bag/, logs/.
 """
 from __future__ import annotations
 
+import importlib
+import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,21 +23,68 @@ from pathlib import Path
 
 import numpy as np
 import rclpy
+from action_msgs.msg import GoalStatus
 from diagnostic_msgs.msg import DiagnosticArray
-from nav_msgs.msg import Odometry
+from geometry_msgs.msg import PoseWithCovarianceStamped, Twist
+from nav_msgs.msg import Odometry, Path as PathMsg
+from rclpy.action import ActionClient
 from rclpy.node import Node
-from rclpy.qos import qos_profile_sensor_data
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.serialization import deserialize_message
 from rosgraph_msgs.msg import Clock
-from sensor_msgs.msg import Imu, LaserScan, NavSatFix
 
-from delivery_robot_msgs.msg import DeliveryStatus, SimCollision, TrackedObstacleArray
+from delivery_robot_msgs.action import Deliver
+from delivery_robot_msgs.msg import (DeliveryStatus, NavigationStatus, SimCollision,
+                                     TrackedObstacleArray)
 from delivery_robot_nav.common import conversions as conv
-from delivery_robot_nav.common.geometry import se2_compose
 from delivery_robot_nav.common.maps import load_map
 from delivery_robot_nav.common.paths import share_path
-from delivery_robot_nav.common.world import load_world
-from delivery_robot_nav.evaluation.report import RunRecord, write_report
+from delivery_robot_nav.demo.bag import LATCHED, RELIABLE, SENSOR, BagWriter
+from delivery_robot_nav.evaluation.delivery_report import DeliveryRecord, write_delivery_report
+from delivery_robot_nav.planning.route_graph import RouteGraph
 from delivery_robot_nav.sim.config import load_sim_config
+from delivery_robot_nav.sim.robot_model import load_robot_model
+
+# Every topic of ../shared/DESIGN.md (robot side, then navigation side), plus the
+# simulator's truth and the messages between the navigation nodes: name -> (type, QoS of
+# its publisher). A reliable subscription would not match a best-effort publisher.
+TOPICS: dict[str, tuple[str, str]] = {
+    'clock': ('rosgraph_msgs/msg/Clock', RELIABLE),
+    'scan': ('sensor_msgs/msg/LaserScan', SENSOR),
+    'odom': ('nav_msgs/msg/Odometry', RELIABLE),
+    'imu/data': ('sensor_msgs/msg/Imu', SENSOR),
+    'gps/fix': ('sensor_msgs/msg/NavSatFix', SENSOR),
+    'gps/vel': ('geometry_msgs/msg/TwistWithCovarianceStamped', SENSOR),
+    'camera/depth/image_raw': ('sensor_msgs/msg/Image', SENSOR),
+    'camera/depth/camera_info': ('sensor_msgs/msg/CameraInfo', SENSOR),
+    'cmd_vel': ('geometry_msgs/msg/Twist', RELIABLE),
+    'tf': ('tf2_msgs/msg/TFMessage', RELIABLE),
+    'tf_static': ('tf2_msgs/msg/TFMessage', LATCHED),
+    'map': ('nav_msgs/msg/OccupancyGrid', LATCHED),
+    'initialpose': ('geometry_msgs/msg/PoseWithCovarianceStamped', RELIABLE),
+    'odometry/filtered': ('nav_msgs/msg/Odometry', RELIABLE),
+    'localization/pose': ('geometry_msgs/msg/PoseWithCovarianceStamped', RELIABLE),
+    'diagnostics': ('diagnostic_msgs/msg/DiagnosticArray', RELIABLE),
+    'obstacles': ('delivery_robot_msgs/msg/TrackedObstacleArray', RELIABLE),
+    'local_costmap': ('nav_msgs/msg/OccupancyGrid', RELIABLE),
+    'obstacles/markers': ('visualization_msgs/msg/MarkerArray', RELIABLE),
+    'plan': ('nav_msgs/msg/Path', RELIABLE),
+    'path_following/status': ('delivery_robot_msgs/msg/NavigationStatus', RELIABLE),
+    'path_following/goal_station': ('std_msgs/msg/String', RELIABLE),
+    'path_following/cancel': ('std_msgs/msg/Empty', RELIABLE),
+    'delivery_status': ('delivery_robot_msgs/msg/DeliveryStatus', RELIABLE),
+    'sim/ground_truth': ('nav_msgs/msg/Odometry', RELIABLE),
+    'sim/collisions': ('delivery_robot_msgs/msg/SimCollision', RELIABLE),
+    'sim/actors': ('delivery_robot_msgs/msg/TrackedObstacleArray', RELIABLE),
+}
+
+NAV_NODES = ('localization', 'obstacle_detection', 'path_following', 'mission')
+_MODULES = {'localization': 'localization.node', 'obstacle_detection': 'perception.node',
+            'path_following': 'planning.node', 'mission': 'mission.node',
+            'sim_node': 'sim.node'}
+_PARAMS = {'localization': 'localization.yaml', 'obstacle_detection': 'obstacle_detection.yaml',
+           'path_following': 'path_following.yaml', 'mission': 'mission.yaml',
+           'sim_node': 'sim.yaml'}
 
 
 def dds_environment(domain_id: int | None = None) -> dict:
@@ -45,133 +100,151 @@ def dds_environment(domain_id: int | None = None) -> dict:
     return env
 
 
+def _message_class(type_name: str):
+    package, _, name = type_name.split('/')
+    return getattr(importlib.import_module(f'{package}.msg'), name)
+
+
+def _qos(kind: str) -> QoSProfile:
+    if kind == SENSOR:
+        return qos_profile_sensor_data
+    if kind == LATCHED:
+        return QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                          reliability=ReliabilityPolicy.RELIABLE)
+    return QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+
+
 class DemoRecorder(Node):
-    """Records ground truth, odometry, pedestrians, collisions and topic rates."""
+    """Writes every topic into the bag as it arrives (serialized) and keeps what the report
+    needs, on the simulation clock."""
 
-    def __init__(self):
+    def __init__(self, bag: BagWriter, actor_radius: float):
         super().__init__('demo_recorder')
-        self.truth: list[tuple[float, float, float, float]] = []
-        self.odom: list[tuple[float, float, float, float]] = []
-        self.actors: list[np.ndarray] = []
-        self._last_actor_t = -np.inf
-        self.collisions: list[dict] = []
-        self.status: DeliveryStatus | None = None
+        self.bag = bag
+        self.actor_radius = actor_radius
         self.sim_time = 0.0
-        self.clock_seen = False
-        self.counts: dict[str, int] = {}
-        self.first_stamp: dict[str, float] = {}
-        self.last_stamp: dict[str, float] = {}
-        sensor = qos_profile_sensor_data
-        self.create_subscription(Odometry, 'sim/ground_truth', self.on_truth, 50)
-        self.create_subscription(Odometry, 'odom', self.on_odom, 50)
-        self.estimates: list[tuple] = []
-        self.create_subscription(Odometry, 'odometry/filtered', self.on_estimate, 50)
-        self.create_subscription(TrackedObstacleArray, 'sim/actors', self.on_actors, 10)
-        self.create_subscription(SimCollision, 'sim/collisions', self.on_collision, 10)
-        self.create_subscription(DeliveryStatus, 'delivery_status', self.on_status, 10)
-        self.create_subscription(Clock, 'clock', self.on_clock, 10)
-        self.diagnostics_seen = False
-        self.last_diagnostics: dict = {}
-        self.create_subscription(DiagnosticArray, 'diagnostics', self.on_diagnostics, 10)
-        # sensors are only counted: take them serialized (raw), time them by the sim clock
-        for topic, kind in (('scan', LaserScan), ('imu/data', Imu), ('gps/fix', NavSatFix)):
-            self.create_subscription(kind, topic, self._raw_counter(topic), sensor, raw=True)
+        self.truth: list[tuple] = []          # t, x, y, yaw, v
+        self.estimate: list[tuple] = []       # t, x, y, cxx, cxy, cyy
+        self.cmd: list[tuple] = []            # t (sim time at receipt), v, w
+        self.actor_t: list[float] = []
+        self.actor_xy: list[np.ndarray] = []
+        self.plans: list[np.ndarray] = []
+        self.collisions: list[dict] = []
+        self.events: list[dict] = []
+        self.delivery: DeliveryStatus | None = None
+        self.nav_status: NavigationStatus | None = None
+        self.diagnostics: dict[str, dict] = {}
+        self._handlers = {
+            'clock': (Clock, self.on_clock), 'sim/ground_truth': (Odometry, self.on_truth),
+            'odometry/filtered': (Odometry, self.on_estimate), 'cmd_vel': (Twist, self.on_cmd),
+            'sim/actors': (TrackedObstacleArray, self.on_actors),
+            'sim/collisions': (SimCollision, self.on_collision),
+            'delivery_status': (DeliveryStatus, self.on_delivery),
+            'path_following/status': (NavigationStatus, self.on_nav_status),
+            'plan': (PathMsg, self.on_plan), 'diagnostics': (DiagnosticArray, self.on_diag)}
+        for topic, (kind, qos) in TOPICS.items():
+            self.create_subscription(_message_class(kind), topic, self._recorder(topic),
+                                     _qos(qos), raw=True)
+        latched = _qos(LATCHED)
+        self.pub_map = self.create_publisher(_message_class(TOPICS['map'][0]), 'map', latched)
+        self.pub_initial = self.create_publisher(PoseWithCovarianceStamped, 'initialpose', 10)
 
-    def _raw_counter(self, topic: str):
-        def callback(_serialized):
-            if self.clock_seen:        # before the first clock message there is no time
-                self.count(topic, self.sim_time)
+    def _recorder(self, topic: str):
+        handler = self._handlers.get(topic)
+
+        def callback(data: bytes, info):
+            self.bag.write(topic, info['received_timestamp'], data)
+            if handler is not None:
+                handler[1](deserialize_message(data, handler[0]))
         return callback
 
-    def count(self, topic: str, t: float):
-        self.counts[topic] = self.counts.get(topic, 0) + 1
-        self.first_stamp.setdefault(topic, t)
-        self.last_stamp[topic] = t
-
-    def on_diagnostics(self, msg: DiagnosticArray):
-        self.diagnostics_seen = True
-        for status in msg.status:
-            self.last_diagnostics[status.name] = {
-                'level': int.from_bytes(status.level, 'little') if isinstance(status.level, bytes)
-                else int(status.level), 'message': status.message,
-                **{kv.key: kv.value for kv in status.values}}
+    def event(self, kind: str, text: str, xy=None):
+        if xy is None and self.truth:
+            xy = self.truth[-1][1:3]
+        self.events.append({'time': round(self.sim_time, 2), 'kind': kind, 'text': text,
+                            'x': round(float(xy[0]), 2) if xy is not None else None,
+                            'y': round(float(xy[1]), 2) if xy is not None else None})
 
     def on_clock(self, msg: Clock):
         self.sim_time = conv.from_time(msg.clock)
-        self.clock_seen = True
 
     def on_truth(self, msg: Odometry):
-        self.count('sim/ground_truth', conv.from_time(msg.header.stamp))
         p = msg.pose.pose
         self.truth.append((conv.from_time(msg.header.stamp), p.position.x, p.position.y,
-                           conv.quaternion_yaw(p.orientation)))
-
-    def on_odom(self, msg: Odometry):
-        self.count('odom', conv.from_time(msg.header.stamp))
-        p = msg.pose.pose
-        self.odom.append((conv.from_time(msg.header.stamp), p.position.x, p.position.y,
-                          conv.quaternion_yaw(p.orientation)))
+                           conv.quaternion_yaw(p.orientation), msg.twist.twist.linear.x))
 
     def on_estimate(self, msg: Odometry):
         p, c = msg.pose.pose, msg.pose.covariance
-        self.estimates.append((conv.from_time(msg.header.stamp), p.position.x, p.position.y,
-                               c[0], c[1], c[7]))
+        self.estimate.append((conv.from_time(msg.header.stamp), p.position.x, p.position.y,
+                              c[0], c[1], c[7]))
 
-    def localization_stats(self) -> dict:
-        """Estimate vs ground truth at the same stamps (both are stamped at sim steps)."""
-        truth = {round(t, 4): (x, y) for t, x, y, _ in self.truth}
-        errors, inside = [], []
-        for t, x, y, cxx, cxy, cyy in self.estimates:
-            ref = truth.get(round(t, 4))
-            if ref is None:
-                continue
-            e = np.array([x - ref[0], y - ref[1]])
-            errors.append(float(np.hypot(*e)))
-            cov = np.array([[cxx, cxy], [cxy, cyy]])
-            inside.append(float(e @ np.linalg.solve(cov, e)) <= 4.0)
-        if not errors:
-            return {'localization_samples': 0}
-        err = np.array(errors)
-        stamps = [t for t, *_ in self.estimates if round(t, 4) in truth]
-        series, next_t = [], -1.0
-        for t, e in zip(stamps, err):          # 1 Hz error trace for the report
-            if t >= next_t:
-                series.append([round(t, 2), round(float(e), 4)])
-                next_t = t + 1.0
-        return {'localization_samples': len(err),
-                'localization_error_trace': series,
-                'localization_rmse_m': round(float(np.sqrt(np.mean(err ** 2))), 4),
-                'localization_max_error_m': round(float(err.max()), 4),
-                'localization_inside_2sigma_fraction': round(float(np.mean(inside)), 3)}
+    def on_cmd(self, msg: Twist):
+        self.cmd.append((self.sim_time, msg.linear.x, msg.angular.z))
 
     def on_actors(self, msg: TrackedObstacleArray):
-        t = conv.from_time(msg.header.stamp)
-        if t - self._last_actor_t >= 0.5:     # 2 Hz is plenty for the plot
-            self._last_actor_t = t
-            self.actors.append(np.array([[o.pose.pose.position.x, o.pose.pose.position.y]
-                                         for o in msg.obstacles]))
+        self.actor_t.append(conv.from_time(msg.header.stamp))
+        self.actor_xy.append(np.array([[o.pose.pose.position.x, o.pose.pose.position.y]
+                                       for o in msg.obstacles]).reshape(-1, 2))
 
     def on_collision(self, msg: SimCollision):
-        self.collisions.append({
-            'time': round(conv.from_time(msg.header.stamp), 3), 'other': msg.other,
-            'x': round(msg.robot_pose.position.x, 2), 'y': round(msg.robot_pose.position.y, 2),
-            'speed': round(float(msg.speed), 3)})
+        xy = (msg.robot_pose.position.x, msg.robot_pose.position.y)
+        self.collisions.append({'time': round(conv.from_time(msg.header.stamp), 3),
+                                'other': msg.other, 'x': round(xy[0], 2), 'y': round(xy[1], 2),
+                                'speed': round(float(msg.speed), 3)})
+        self.event('collision', f'collision with {msg.other} at {msg.speed:.2f} m/s', xy)
 
-    def on_status(self, msg: DeliveryStatus):
-        self.status = msg
+    def on_delivery(self, msg: DeliveryStatus):
+        old = self.delivery
+        self.delivery = msg
+        if old is None or (old.state, old.current_station) != (msg.state, msg.current_station):
+            names = {v: k[6:].lower() for k, v in vars(DeliveryStatus).items()
+                     if k.startswith('STATE_') and isinstance(v, int)}
+            self.event('delivery', f'{names.get(msg.state, msg.state)}'
+                       + (f': {msg.current_station}' if msg.current_station else ''))
 
-    def rates(self) -> dict[str, float]:
-        return {t: round((n - 1) / (self.last_stamp[t] - self.first_stamp[t]), 2)
-                for t, n in self.counts.items()
-                if n > 1 and self.last_stamp[t] > self.first_stamp[t]}
+    def on_nav_status(self, msg: NavigationStatus):
+        old = self.nav_status
+        self.nav_status = msg
+        if old is not None and msg.recoveries > old.recoveries and msg.goal == old.goal:
+            self.event('recovery', f'recovery: {msg.reason}')
+        if old is None or old.reason != msg.reason:
+            if msg.reason.startswith('waiting'):
+                self.event('wait', msg.reason)
+
+    def on_plan(self, msg: PathMsg):
+        pts = np.array([[p.pose.position.x, p.pose.position.y] for p in msg.poses]).reshape(-1, 2)
+        if len(pts) > 1 and (not self.plans or pts.shape != self.plans[-1].shape
+                             or not np.allclose(pts, self.plans[-1])):
+            self.plans.append(pts)
+
+    def on_diag(self, msg: DiagnosticArray):
+        for status in msg.status:
+            level = status.level
+            self.diagnostics[status.name] = {
+                'level': level[0] if isinstance(level, bytes) else int(level),
+                'message': status.message, **{kv.key: kv.value for kv in status.values}}
+
+    def publish_map(self, occ, frame: str = 'map'):
+        """The map, latched (what map_server does on a robot)."""
+        self.pub_map.publish(conv.occupancy_grid_msg(occ.grid, occ.resolution, occ.origin,
+                                                     frame, 0.0))
+
+    def publish_initial_pose(self, pose, sd=(0.3, 0.3, 0.1)):
+        msg = PoseWithCovarianceStamped()
+        msg.header.frame_id = 'map'
+        msg.pose.pose = conv.planar_pose(*pose)
+        cov = np.zeros((6, 6))
+        cov[0, 0], cov[1, 1], cov[5, 5] = sd[0] ** 2, sd[1] ** 2, sd[2] ** 2
+        msg.pose.covariance = cov.ravel().tolist()
+        self.pub_initial.publish(msg)
 
 
-def _stop(procs: list[subprocess.Popen]):
-    for p in procs:
+def _stop(procs: dict[str, subprocess.Popen]):
+    for p in procs.values():
         if p.poll() is None:
             p.send_signal(signal.SIGINT)
     deadline = time.monotonic() + 10.0
-    for p in procs:
+    for p in procs.values():
         try:
             p.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
@@ -179,107 +252,189 @@ def _stop(procs: list[subprocess.Popen]):
             p.wait()
 
 
-def run_demo(output: Path, real_time_factor: float, max_sim_time: float,
-             max_wall_time: float, domain_id: int | None = None, localization: bool = True,
-             log=print) -> dict:
+def _command(name: str, *params: str) -> list[str]:
+    cmd = [sys.executable, '-m', f'delivery_robot_nav.{_MODULES[name]}', '--ros-args',
+           '--params-file', str(share_path('config', _PARAMS[name]))]
+    for p in params:
+        cmd += ['-p', p]
+    return cmd
+
+
+class _Progress:
+    """One line per leg change and every `period` wall seconds."""
+
+    def __init__(self, log, period: float = 15.0):
+        self.log, self.period = log, period
+        self.last_wall, self.last_key = -math.inf, None
+
+    def __call__(self, rec: DemoRecorder, feedback, wall: float, force: bool = False):
+        if feedback is None or not feedback.current_station:
+            return
+        key = (feedback.current_station, feedback.stations_completed)
+        if not force and key == self.last_key and wall - self.last_wall < self.period:
+            return
+        self.last_key, self.last_wall = key, wall
+        left = (f'{feedback.distance_remaining:5.0f} m to go'
+                if math.isfinite(feedback.distance_remaining) else '')
+        eta = f', ETA {feedback.eta:.0f} s' if math.isfinite(feedback.eta) else ''
+        rtf = rec.sim_time / wall if wall > 0 else 0.0
+        nav = rec.nav_status.reason if rec.nav_status is not None else ''
+        self.log(f'  [{wall:4.0f} s wall | {rec.sim_time:4.0f} s sim, {rtf:.1f}x] '
+                 f'{feedback.stations_completed}/{feedback.stations_total} delivered | '
+                 f'to {feedback.current_station}: {left or "starting"}{eta}'
+                 f'{" | " + nav if nav else ""} | {len(rec.collisions)} collision(s)')
+
+
+def run_demo(output: Path, stations: list[str], handover_time: float,
+             real_time_factor: float, max_sim_time: float, max_wall_time: float,
+             domain_id: int | None = None, return_to_depot: bool = True, log=print) -> dict:
     env = dds_environment(domain_id)
     os.environ.update({k: env[k] for k in ('ROS_AUTOMATIC_DISCOVERY_RANGE', 'ROS_DOMAIN_ID',
                                            'RMW_IMPLEMENTATION')})
+    output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    sim_params, demo_params = share_path('config', 'sim.yaml'), share_path('config', 'demo.yaml')
-    loc_params = share_path('config', 'localization.yaml')
+    legs = ['depot', *stations] + (['depot'] if return_to_depot else [])
+    for old in ('bag', 'logs', 'deliveries.sqlite'):     # a demo writes a new report
+        path = output / old
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    (output / 'logs').mkdir()
+    graph = RouteGraph.from_file(share_path('config', 'campus_route_graph.geojson'))
+    unknown = [s for s in stations if s not in graph.stations]
+    if unknown:
+        raise ValueError(f'unknown station(s) {", ".join(unknown)}; the route graph has: '
+                         f'{", ".join(sorted(graph.stations))}')
+    sim_cfg = load_sim_config(share_path('config', 'sim.yaml'))
+    occ = load_map(share_path('worlds', 'campus_map.yaml'))
+    robot = load_robot_model(share_path('urdf', 'delivery_robot.urdf'))
     commands = {
-        'sim_node': [sys.executable, '-m', 'delivery_robot_nav.sim.node', '--ros-args',
-                     '--params-file', str(sim_params),
-                     '-p', f'real_time_factor:={float(real_time_factor)}',
-                     '-p', 'start_delay:=2.0'],     # time for every node to discover it
-        'scripted_driver': [sys.executable, '-m', 'delivery_robot_nav.demo.node', '--ros-args',
-                            '--params-file', str(demo_params), '-p', 'use_sim_time:=true'],
+        'localization': _command('localization', 'use_sim_time:=true'),
+        'obstacle_detection': _command('obstacle_detection', 'use_sim_time:=true'),
+        'path_following': _command('path_following', 'use_sim_time:=true'),
+        'mission': _command('mission', 'use_sim_time:=true',
+                            f'store_file:={output / "deliveries.sqlite"}',
+                            f'handover_time:={float(handover_time)}'),
+        'sim_node': _command('sim_node', f'real_time_factor:={float(real_time_factor)}',
+                             'start_delay:=1.0'),
     }
-    if localization:
-        # runs beside the scripted driver and is measured against ground truth; the driver
-        # does not use it yet (path following will)
-        commands['localization'] = [sys.executable, '-m', 'delivery_robot_nav.localization.node',
-                                    '--ros-args', '--params-file', str(loc_params),
-                                    '-p', 'use_sim_time:=true']
-    log(f'demo: ROS_DOMAIN_ID={env["ROS_DOMAIN_ID"]}, discovery on localhost only; '
-        f'{real_time_factor}x real time; logs in {output}')
-    procs, logs = [], []
+    log(f'demo: ROS_DOMAIN_ID={env["ROS_DOMAIN_ID"]}, DDS discovery on localhost only; '
+        f'{" + ".join(commands)} at {real_time_factor}x real time; report in {output}')
     rclpy.init()
-    recorder = DemoRecorder()
-    outcome = 'timeout'
+    bag = BagWriter(output / 'bag', {name: kind for name, (kind, _) in TOPICS.items()},
+                    {name: qos for name, (_, qos) in TOPICS.items()})
+    rec = DemoRecorder(bag, sim_cfg.actors.radius)
+    client = ActionClient(rec, Deliver, 'deliver')
+    procs: dict[str, subprocess.Popen] = {}
+    logs = []
+    outcome, result = 'timeout', None
     wall0 = time.monotonic()
-    # localization first: the robot must not start driving before it can be localized
-    order = sorted(commands, key=lambda name: name != 'localization')
+    feedback = [None]
+    progress = _Progress(log)
+
+    def spin_until(done, limit: float) -> bool:
+        deadline = time.monotonic() + limit
+        while not done():
+            if time.monotonic() > deadline or any(p.poll() is not None for p in procs.values()):
+                return False
+            rclpy.spin_once(rec, timeout_sec=0.05)
+        return True
+
     try:
-        for name in order:
-            f = open(output / f'{name}.log', 'w')
+        rec.publish_map(occ)
+        for name in NAV_NODES:
+            f = open(output / 'logs' / f'{name}.log', 'w')
             logs.append(f)
-            procs.append(subprocess.Popen(commands[name], env=env, stdout=f,
-                                          stderr=subprocess.STDOUT))
-            if name == 'localization':
-                deadline = time.monotonic() + 60.0
-                while not recorder.diagnostics_seen and time.monotonic() < deadline \
-                        and procs[-1].poll() is None:
-                    rclpy.spin_once(recorder, timeout_sec=0.1)
-        commands = {name: commands[name] for name in order}
-        last_print = 0.0
+            procs[name] = subprocess.Popen(commands[name], env=env, stdout=f,
+                                           stderr=subprocess.STDOUT)
+        # the simulator starts once every navigation node is up (the action server is the
+        # last thing the mission node creates)
+        if not spin_until(lambda: set(NAV_NODES) <= set(rec.get_node_names())
+                          and client.server_is_ready(), 60.0):
+            raise RuntimeError('the navigation nodes did not come up: see ' +
+                               str(output / 'logs'))
+        rec.publish_initial_pose(sim_cfg.start_pose)
+        f = open(output / 'logs' / 'sim_node.log', 'w')
+        logs.append(f)
+        procs['sim_node'] = subprocess.Popen(commands['sim_node'], env=env, stdout=f,
+                                             stderr=subprocess.STDOUT)
+        # path following plans from the localized pose: send the delivery once it exists
+        if not spin_until(lambda: len(rec.estimate) > 10, 60.0):
+            raise RuntimeError('no odometry/filtered from localization: see ' +
+                               str(output / 'logs'))
+        goal = Deliver.Goal(delivery_id=f'demo-{int(time.time())}', stations=stations,
+                            return_to_depot=return_to_depot)
+        sent = client.send_goal_async(
+            goal, feedback_callback=lambda m: feedback.__setitem__(0, m.feedback))
+        spin_until(sent.done, 10.0)
+        handle = sent.result() if sent.done() else None
+        if handle is None or not handle.accepted:
+            raise RuntimeError('the mission node refused the delivery: see '
+                               + str(output / 'logs' / 'mission.log'))
+        log(f'delivery {goal.delivery_id}: {" -> ".join(legs)}, '
+            f'{handover_time:.0f} s hand-over at each station')
+        result_future = handle.get_result_async()
         while True:
-            rclpy.spin_once(recorder, timeout_sec=0.05)
-            if recorder.status is not None and \
-                    recorder.status.state == DeliveryStatus.STATE_SUCCEEDED:
-                outcome = 'route_complete'
+            rclpy.spin_once(rec, timeout_sec=0.05)
+            wall = time.monotonic() - wall0
+            progress(rec, feedback[0], wall)
+            if result_future.done():
+                result = result_future.result()
+                outcome = ('delivered' if result.status == GoalStatus.STATUS_SUCCEEDED
+                           else 'failed')
                 break
-            if recorder.sim_time >= max_sim_time:
+            if rec.sim_time >= max_sim_time:
                 outcome = 'sim_time_limit'
                 break
-            if time.monotonic() - wall0 > max_wall_time:
+            if wall > max_wall_time:
                 outcome = 'wall_time_limit'
                 break
-            dead = [n for n, p in zip(commands, procs) if p.poll() is not None]
+            dead = [n for n, p in procs.items() if p.poll() is not None]
             if dead:
                 outcome = f'process_exited:{",".join(dead)}'
                 break
-            if recorder.sim_time - last_print >= 30.0:
-                last_print = recorder.sim_time
-                remaining = (f', {recorder.status.distance_remaining:.0f} m to go'
-                             if recorder.status is not None else '')
-                log(f'  sim time {recorder.sim_time:6.0f} s{remaining}, '
-                    f'{len(recorder.collisions)} collision(s)')
+        # the final diagnostics (latency over the whole run) before the nodes stop
+        spin_until(lambda: False, 1.5)
     finally:
         _stop(procs)
         for f in logs:
             f.close()
+        bag.close()
     wall = time.monotonic() - wall0
-    cfg = load_sim_config(sim_params)
-    world = load_world(cfg.world_file)
-    truth = np.array(recorder.truth).reshape(-1, 4)
-    odom = np.array(recorder.odom).reshape(-1, 4)
-    if len(odom):
-        start = np.array(cfg.start_pose)
-        mapped = np.array([se2_compose(start, o[1:]) for o in odom])
-        odom = np.column_stack([odom[:, 0], mapped[:, :2]])
-    actors = None
-    if recorder.actors and len({a.shape for a in recorder.actors}) == 1:
-        actors = np.stack(recorder.actors)
-    stats = {'outcome': outcome, 'transport': 'DDS (rclpy, Fast DDS, localhost)',
-             'real_time_factor_requested': real_time_factor,
-             'wall_time_s': round(wall, 2),
-             'sim_time_s': round(recorder.sim_time, 2),
-             'real_time_factor_achieved': round(recorder.sim_time / wall, 2) if wall else None,
-             # as received here: best-effort sensor topics drop messages if this recorder
-             # falls behind, so these are lower bounds of what sim_node published
-             'topic_counts_received': recorder.counts,
-             'topic_rates_received_hz': recorder.rates(),
-             'final_status': recorder.status.message if recorder.status else None,
-             **recorder.localization_stats(),
-             'last_diagnostics': recorder.last_diagnostics}
-    nodes = ' + '.join(commands)
-    record = RunRecord(title=f'Campus loop over DDS: {nodes}',
-                       truth=truth[:, :3], odom=odom if len(odom) else None, actors=actors,
-                       collisions=recorder.collisions, stations=world.stations, stats=stats)
-    map_yaml = share_path('worlds', 'campus_map.yaml')
-    occ = load_map(map_yaml) if Path(cfg.world_file).name == 'campus.sdf' else None
-    recorder.destroy_node()
+    latency = _latency(rec.diagnostics)
+    stats = {
+        'outcome': outcome,
+        'stations': stations,
+        'delivered': list(result.result.completed_stations) if result else [],
+        'failed': list(result.result.failed_stations) if result else [],
+        'result_message': result.result.message if result else None,
+        'transport': 'DDS (rclpy, Fast DDS, localhost), one process per node',
+        'processes': list(commands),
+        'real_time_factor_requested': real_time_factor,
+        'wall_time_s': round(wall, 2),
+        'real_time_factor_achieved': round(rec.sim_time / wall, 2) if wall else None,
+        **latency,
+        'bag': {'path': 'bag', 'storage': 'mcap', 'messages': sum(bag.counts.values()),
+                'topics': bag.counts},
+        'diagnostics': rec.diagnostics,
+    }
+    record = DeliveryRecord(
+        title=f'Delivery over DDS: {" -> ".join(legs)}',
+        truth=np.array(rec.truth).reshape(-1, 5), estimate=np.array(rec.estimate).reshape(-1, 6),
+        cmd=np.array(rec.cmd).reshape(-1, 3), actor_t=np.array(rec.actor_t),
+        actor_xy=rec.actor_xy, actor_radius=rec.actor_radius, plans=rec.plans,
+        stations={s: graph.station(s) for s in ['depot', *stations]},
+        events=rec.events, collisions=rec.collisions, footprint=robot.footprint, stats=stats)
+    rec.destroy_node()
     rclpy.try_shutdown()
-    return write_report(record, occ, output)
+    return write_delivery_report(record, occ, output)
+
+
+def _latency(diagnostics: dict) -> dict:
+    """Scan-to-cmd_vel latency from path following's last diagnostics (over the run)."""
+    pf = next((v for k, v in diagnostics.items() if 'path following' in k), {})
+    out = {}
+    for label, key in (('scan to cmd_vel', 'scan_to_cmd_vel_latency'),
+                       ('scan via obstacles to cmd_vel', 'scan_via_obstacles_to_cmd_vel_latency')):
+        values = {k[len(label) + 1:]: v for k, v in pf.items() if k.startswith(label + ' ')}
+        if values:
+            out[key] = {k: float(v) if k != 'samples' else int(v) for k, v in values.items()}
+    return out

@@ -7,7 +7,8 @@ when use_route_graph is true, else straight with detours) and `path_following/go
 velocity in the global frame), local_costmap, obstacles, scan (for the collision monitor,
 transformed into base_link with the URDF's laser mount). Outputs: plan (nav_msgs/Path, on
 every change), cmd_vel (Twist or TwistStamped), path_following/status
-(delivery_robot_msgs/NavigationStatus, on every change and at 2 Hz) and diagnostics.
+(delivery_robot_msgs/NavigationStatus, on every change and at 2 Hz) and diagnostics
+(with the scan-to-cmd_vel latency: common/latency.py).
 Every rejected input or goal is counted and said, never fatal; without fresh inputs the
 robot is stopped and the status says why.
 """
@@ -24,12 +25,14 @@ from geometry_msgs.msg import PoseStamped, Twist, TwistStamped
 from nav_msgs.msg import OccupancyGrid, Odometry, Path
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
+from rclpy.subscription import MessageInfo
 from sensor_msgs.msg import LaserScan
 from std_msgs.msg import Empty, String
 
 from delivery_robot_msgs.msg import NavigationStatus, TrackedObstacleArray
 from delivery_robot_nav.common import conversions as conv
 from delivery_robot_nav.common.geometry import yaw_of
+from delivery_robot_nav.common.latency import ChainLatency, stamp_key
 from delivery_robot_nav.common.paths import share_path
 from delivery_robot_nav.common.ros_params import declare_parameters
 from delivery_robot_nav.common.ros_runtime import run_node
@@ -81,6 +84,8 @@ class PathFollowingNode(Node):
         self.last_status = None
         self.canceled = False
         self.cycle_ms: list[float] = []
+        # scan publication -> cmd_vel, directly (collision monitor) and through obstacles
+        self.latency = ChainLatency(('scan', 'obstacles'))
         sensor = qos_profile_sensor_data
         self.create_subscription(Odometry, 'odometry/filtered', self.on_odometry, sensor)
         self.create_subscription(OccupancyGrid, 'local_costmap', self.on_costmap, 5)
@@ -148,6 +153,8 @@ class PathFollowingNode(Node):
         if msg.header.frame_id != self.frame:
             self.reject(f'obstacles: frame "{msg.header.frame_id}", expected "{self.frame}"')
             return
+        self.latency.arrived('obstacles', stamp_key(msg.header.stamp.sec,
+                                                    msg.header.stamp.nanosec))
         xy, vel, rad = [], [], []
         for o in msg.obstacles:
             vals = (o.pose.pose.position.x, o.pose.pose.position.y,
@@ -160,11 +167,14 @@ class PathFollowingNode(Node):
         self.obstacles = Obstacles(np.array(xy).reshape(-1, 2), np.array(vel).reshape(-1, 2),
                                    np.array(rad))
 
-    def on_scan(self, msg: LaserScan):
+    def on_scan(self, msg: LaserScan, info: MessageInfo):
         ranges, angles = conv.scan_arrays(msg)
         if len(ranges) == 0:
             self.reject('scan: empty')
             return
+        key = stamp_key(msg.header.stamp.sec, msg.header.stamp.nanosec)
+        self.latency.published(key, info['source_timestamp'])
+        self.latency.arrived('scan', key)
         self.scan_points = scan_points(ranges, angles, self.laser, (0.0, 0.0, 0.0),
                                        msg.range_min, msg.range_max).base
         self.scan_stamp = conv.from_time(msg.header.stamp)
@@ -264,6 +274,7 @@ class PathFollowingNode(Node):
         out = self.nav.step(t, (x, y, yaw), (v, w), self.costmap, self.costmap_stamp,
                             self.obstacles, self.scan_points, self.scan_stamp, dt)
         self.publish_cmd(out.v, out.w)
+        self.latency.command_sent(time.time_ns())
         if out.path is not None:
             self.pub_plan.publish(self._path_msg(out.path, t))
         for e in out.events:
@@ -338,6 +349,10 @@ class PathFollowingNode(Node):
             ms = np.array(self.cycle_ms)
             values += [KeyValue(key='cycle ms median', value=f'{np.median(ms):.2f}'),
                        KeyValue(key='cycle ms max', value=f'{ms.max():.2f}')]
+        for chain, label in (('scan', 'scan to cmd_vel'),
+                             ('obstacles', 'scan via obstacles to cmd_vel')):
+            values += [KeyValue(key=f'{label} {k}', value=str(x))
+                       for k, x in self.latency.summary(chain).items()]
         values += [KeyValue(key=f'rejected: {k}', value=str(n))
                    for k, n in sorted(self.rejected.items())]
         status.values = values
