@@ -106,3 +106,20 @@ def test_evaluate_barn_scores_the_first_worlds(barn_dir, tmp_path):
 def test_evaluate_barn_reports_a_missing_world_directory(tmp_path):
     proc = cli('evaluate', '--scenario', 'barn', '--worlds', tmp_path / 'nowhere', check=False)
     assert proc.returncode == 2 and 'no world_*.world files' in proc.stderr
+
+
+def test_evaluate_missions_writes_rows_plots_and_a_progress_bar(tmp_path):
+    """One short mission (one station, three people per leg) through the command line."""
+    out = tmp_path / 'missions.json'
+    proc = cli('evaluate', '--scenario', 'campus', '--missions', 1, '--stations', 1,
+               '--pedestrians', 3, '--seed', 2, '--json', out)
+    summary = json.loads(proc.stdout)
+    for key in ('missions', 'success_rate', 'collisions', 'timeouts', 'real_time_factor',
+                'localization_rmse_m', 'min_clearance_m'):
+        assert key in summary
+    assert summary['missions'] == 1
+    assert '1/1' in proc.stderr                         # the bar reached the end
+    rows = json.loads(out.read_text())['rows']
+    assert len(rows) == 1 and rows[0]['seed'] == 200006 and len(rows[0]['stations']) == 1
+    assert rows[0]['sim_time_s'] > 0 and rows[0]['wall_s'] > 0
+    assert (tmp_path / 'missions.png').stat().st_size > 20_000

@@ -226,39 +226,54 @@ def cmd_evaluate_perception(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from delivery_robot_nav.evaluation import navigation_eval as nav_eval
+    from tqdm import tqdm
 
-    def progress(row):
-        keys = ('world', 'from', 'to', 'outcome', 'time_s', 'score', 'speed_ratio')
-        print(json.dumps({k: row[k] for k in keys if k in row}), file=sys.stderr, flush=True)
+    from delivery_robot_nav.evaluation import navigation_eval as nav_eval
 
     if args.scenario == 'barn':
         worlds = Path(args.worlds) if args.worlds else \
             share_path().parent / 'shared' / 'benchmarks' / 'barn' / 'worlds'
-        result = nav_eval.evaluate_barn(str(worlds), args.config, args.workers, args.seed,
-                                        args.limit, progress)
+        total, unit = len(list(worlds.glob('world_*.world'))), 'world'
+        if args.limit:
+            total = min(total, args.limit)
     elif args.missions:
-        from delivery_robot_nav.evaluation.mission_eval import evaluate_missions
-        done = []
-
-        def mission_progress(row):
-            done.append(row)
-            ok = sum(r['success'] for r in done)
-            print(f'[{len(done)}/{args.missions}] seed {row["seed"]} {row["outcome"]}: '
-                  f'{", ".join(row["stations"])}; {row["sim_time_s"]:.0f} s simulated, '
-                  f'{row["real_time_factor"]:.1f}x; {ok} of {len(done)} succeeded',
-                  file=sys.stderr, flush=True)
-
-        result = evaluate_missions(args.missions, args.seed, args.workers, args.stations,
-                                   args.pedestrians, not args.no_localization,
-                                   mission_progress)
+        total, unit = args.missions, 'mission'
     else:
-        result = nav_eval.evaluate_campus_trips(
-            args.trips, args.seed, 10 if args.pedestrians is None else args.pedestrians,
-            args.workers, progress)
+        total, unit = args.trips, 'trip'
+    # the bar on stderr; a line per finished run above it (the rows are in --json)
+    bar = tqdm(total=total, unit=unit, file=sys.stderr, dynamic_ncols=True)
+    counts: dict[str, int] = {}
+
+    def progress(row):
+        counts[row['outcome']] = counts.get(row['outcome'], 0) + 1
+        keys = ('world', 'seed', 'from', 'to', 'stations', 'outcome', 'time_s', 'sim_time_s',
+                'score', 'speed_ratio', 'real_time_factor', 'min_clearance_m')
+        bar.write(json.dumps({k: row[k] for k in keys if k in row}), file=sys.stderr)
+        bar.set_postfix_str(', '.join(f'{k} {n}' for k, n in sorted(counts.items())))
+        bar.update()
+
+    try:
+        if args.scenario == 'barn':
+            result = nav_eval.evaluate_barn(str(worlds), args.config, args.workers, args.seed,
+                                            args.limit, progress)
+        elif args.missions:
+            from delivery_robot_nav.evaluation.mission_eval import (evaluate_missions,
+                                                                    plot_missions)
+            result = evaluate_missions(args.missions, args.seed, args.workers, args.stations,
+                                       args.pedestrians, not args.no_localization, progress)
+        else:
+            result = nav_eval.evaluate_campus_trips(
+                args.trips, args.seed, 10 if args.pedestrians is None else args.pedestrians,
+                args.workers, progress)
+    finally:
+        bar.close()
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2))
+        if args.missions:
+            png = Path(args.json).with_suffix('.png')
+            plot_missions(result, png)
+            print(f'plots: {png}', file=sys.stderr)
     print(json.dumps({k: v for k, v in result.items() if k != 'rows'}, indent=2))
     return 0
 

@@ -65,7 +65,13 @@ def distance_to_occupied(occ: OccupancyMap, max_distance: float) -> np.ndarray:
     occupied = occ.grid == OCCUPIED
     if not occupied.any():
         return np.full(occ.shape, max_distance, dtype=np.float32)
-    dist = distance_transform_edt(~occupied) * occ.resolution - occ.resolution / 2.0
+    # the transform is kept on the map object (maps are not modified once made): a batch
+    # evaluation builds a detector and a localizer on the same map for every run
+    cached = occ.__dict__.get('_edt')
+    if cached is None or cached[0] is not occ.grid:
+        cached = (occ.grid, distance_transform_edt(~occupied))
+        occ.__dict__['_edt'] = cached
+    dist = cached[1] * occ.resolution - occ.resolution / 2.0
     return np.clip(dist, 0.0, max_distance).astype(np.float32)
 
 

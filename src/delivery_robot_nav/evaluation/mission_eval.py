@@ -16,6 +16,7 @@ says why), `collision` (the robot moving into someone or something), `struck_whi
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -44,7 +45,9 @@ _NAV = {ACTIVE: NAV_ACTIVE, NAV_DONE: NAV_SUCCEEDED, FAILED: NAV_FAILED}
 def run_mission(seed: int, stations: int | list[str] = 3, pedestrians: int | None = None,
                 localization: bool = True, occ: OccupancyMap | None = None,
                 handover_time: float | None = None) -> dict:
-    """One mission. stations: how many to draw, or the stations themselves (in order)."""
+    """One mission. stations: how many to draw, or the stations themselves (in order).
+    wall_s counts everything (drawing the people, building the filters), not only steps."""
+    wall0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     graph = RouteGraph.from_file(share_path('config', 'campus_route_graph.geojson'))
     params = load_mission_params()
@@ -67,7 +70,7 @@ def run_mission(seed: int, stations: int | list[str] = 3, pedestrians: int | Non
              math.atan2(d[1], d[0]))
     sim = Simulator(world, base.robot, base.cfg, seed=seed, start=start)
     if occ is None:
-        occ = load_map(share_path('worlds', 'campus_map.yaml'))
+        occ = campus_map()
     det = ObstacleDetector(detector_config(load_detection_params(), sim.robot), occ)
     values = load_path_following_params()
     nav = Navigator(navigator_config(values, sim.robot))
@@ -82,7 +85,6 @@ def run_mission(seed: int, stations: int | list[str] = 3, pedestrians: int | Non
     goal, outcome, events, finished = None, 'timeout', [], None
     refused = None                       # a goal the route graph could not plan: its reason
     min_clear, loc_err = math.inf, []
-    wall0 = time.perf_counter()
     while sim.time < max_time:
         step = loop.step()
         hit = loop.contact(step)
@@ -141,6 +143,51 @@ def run_mission(seed: int, stations: int | list[str] = 3, pedestrians: int | Non
             if len(err) else None,
             'localization_max_m': round(float(err.max()), 4) if len(err) else None,
             'min_clearance_m': round(min_clear, 3), 'events': events[-15:]}
+
+
+def plot_missions(result: dict, path) -> None:
+    """One PNG of a mission batch: outcomes, closest approach to people, localization
+    error and real-time factor per mission."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    rows = result['rows']
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8), dpi=100)
+    kinds = sorted({r['outcome'] for r in rows})
+    ax = axes[0, 0]
+    ax.bar(kinds, [sum(r['outcome'] == k for r in rows) for k in kinds],
+           color=['tab:green' if k == 'success' else 'tab:red' for k in kinds])
+    ax.set_title(f"{result['missions']} missions: success rate {result['success_rate']:.3f}")
+    ax.set_ylabel('missions')
+    ax = axes[0, 1]
+    clear = np.array([min(r['min_clearance_m'], 5.0) for r in rows])
+    ax.hist(clear, bins=30, color='tab:purple')
+    ax.axvline(0.5, color='tab:red', ls=':', label='0.5 m')
+    ax.set_title('closest approach to a pedestrian per mission (capped at 5 m)')
+    ax.set_xlabel('m')
+    ax.legend()
+    ax = axes[1, 0]
+    rmse = [r['localization_rmse_m'] for r in rows if r['localization_rmse_m'] is not None]
+    if rmse:
+        ax.hist(rmse, bins=30, color='tab:orange')
+    ax.set_title(f"localization RMSE per mission (all: {result['localization_rmse_m']} m)")
+    ax.set_xlabel('m')
+    ax = axes[1, 1]
+    ax.scatter([r['sim_time_s'] for r in rows], [r['real_time_factor'] for r in rows], s=10)
+    ax.set_title(f"real-time factor per mission (batch: {result['real_time_factor']}x per worker)")
+    ax.set_xlabel('simulated s')
+    ax.set_ylabel('x real time')
+    for ax in axes.ravel():
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+@functools.lru_cache(maxsize=1)
+def campus_map() -> OccupancyMap:
+    """The campus map, loaded once per process (and its distance transform with it)."""
+    return load_map(share_path('worlds', 'campus_map.yaml'))
 
 
 def graph_station(graph: RouteGraph, name: str) -> str:

@@ -74,7 +74,27 @@ def crowd_actors(route: np.ndarray, n: int, rng: np.random.Generator,
         raise ValueError(f'no segment of the route is long enough for a walk '
                          f'{corner_margin} m from its corners')
     times_grid = np.arange(0.0, horizon, 0.05)
-    placed = [a.poses_at(times_grid)[:, :2] for a in others]
+    # Walks whose bounding boxes (of their waypoints: positions interpolate between them)
+    # are further apart than the separation cannot come closer: only walks with boxes
+    # that near each other are compared sample by sample (paths made when first needed),
+    # every 10th sample first: a walk too close there is too close (most that are, are).
+    walks = list(others)
+    lows = [a.poses[:, :2].min(axis=0) for a in walks]
+    highs = [a.poses[:, :2].max(axis=0) for a in walks]
+    grids = (times_grid[::10], times_grid)
+    paths: tuple[dict, dict] = ({}, {})
+
+    def path_of(j: int, fine: int) -> np.ndarray:
+        if j not in paths[fine]:
+            paths[fine][j] = walks[j].poses_at(grids[fine])[:, :2]
+        return paths[fine][j]
+
+    def too_close(actor: Actor, near: np.ndarray, fine: int) -> bool:
+        path = actor.poses_at(grids[fine])[:, :2]
+        paths[fine][len(walks)] = path
+        return any(np.min(np.hypot(*(path - path_of(j, fine)).T)) < min_separation
+                   for j in near)
+
     actors = []
     attempts = 0
     while len(actors) < n:
@@ -120,10 +140,15 @@ def crowd_actors(route: np.ndarray, n: int, rng: np.random.Generator,
         poses = np.column_stack([points, np.ones(len(points)), yaw])
         actor = Actor(f'crowd_{i}', times, poses, loop=True,
                       delay_start=float(rng.uniform(0.0, 5.0)))
-        path = actor.poses_at(times_grid)[:, :2]
-        if any(np.min(np.hypot(*(path - other).T)) < min_separation for other in placed):
-            continue
-        placed.append(path)
+        lo, hi = poses[:, :2].min(axis=0), poses[:, :2].max(axis=0)
+        if walks:
+            near = np.flatnonzero(np.all(lo - min_separation < np.array(highs), axis=1)
+                                  & np.all(np.array(lows) < hi + min_separation, axis=1))
+            if len(near) and (too_close(actor, near, 0) or too_close(actor, near, 1)):
+                continue
+        walks.append(actor)
+        lows.append(lo)
+        highs.append(hi)
         actors.append(actor)
     return actors
 
