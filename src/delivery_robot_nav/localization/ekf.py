@@ -153,9 +153,8 @@ class PlanarEkf:
             return False
         PHt = self.P @ H.T
         S = H @ PHt + R
-        try:
-            S_inv = np.linalg.inv(S)
-        except np.linalg.LinAlgError:
+        S_inv = _inverse(S)
+        if S_inv is None:
             self.counters.bump(self.counters.rejected_invalid, kind)
             return False
         d2 = float(innovation @ S_inv @ innovation)
@@ -266,3 +265,23 @@ class PlanarEkf:
     @property
     def pose_cov(self) -> np.ndarray:
         return self.P[:3, :3].copy()
+
+
+def _inverse(S: np.ndarray) -> np.ndarray | None:
+    """Inverse of an innovation covariance; None when singular. 1x1 and 2x2 (every update
+    but the map pose) in closed form: np.linalg.inv's overhead was a tenth of a lockstep
+    mission's time (a yaw-rate update at 100 Hz)."""
+    n = len(S)
+    if n == 1:
+        s = float(S[0, 0])
+        return np.array([[1.0 / s]]) if s != 0.0 and math.isfinite(s) else None
+    if n == 2:
+        a, b, c, d = float(S[0, 0]), float(S[0, 1]), float(S[1, 0]), float(S[1, 1])
+        det = a * d - b * c
+        if det == 0.0 or not math.isfinite(det):
+            return None
+        return np.array([[d, -b], [-c, a]]) / det
+    try:
+        return np.linalg.inv(S)
+    except np.linalg.LinAlgError:
+        return None
