@@ -31,6 +31,7 @@ from rclpy.action import ActionClient
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.serialization import deserialize_message
+from rclpy.signals import SignalHandlerOptions
 from rosgraph_msgs.msg import Clock
 
 from delivery_robot_msgs.action import Deliver
@@ -318,7 +319,9 @@ def run_demo(output: Path, stations: list[str], handover_time: float,
     }
     log(f'demo: ROS_DOMAIN_ID={env["ROS_DOMAIN_ID"]}, DDS discovery on localhost only; '
         f'{" + ".join(commands)} at {real_time_factor}x real time; report in {output}')
-    rclpy.init()
+    # Ctrl-C raises KeyboardInterrupt here (the loop below ends and reports) instead of
+    # rclpy's handler shutting the context down under the recorder
+    rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
     bag = BagWriter(output / 'bag', {name: kind for name, (kind, _) in TOPICS.items()},
                     {name: qos for name, (_, qos) in TOPICS.items()})
     rec = DemoRecorder(bag, sim_cfg.actors.radius)
@@ -372,27 +375,32 @@ def run_demo(output: Path, stations: list[str], handover_time: float,
         log(f'delivery {goal.delivery_id}: {" -> ".join(legs)}, '
             f'{handover_time:.0f} s hand-over at each station')
         result_future = handle.get_result_async()
-        while True:
-            rclpy.spin_once(rec, timeout_sec=0.05)
-            wall = time.monotonic() - wall0
-            progress(rec, feedback[0], wall)
-            if result_future.done():
-                result = result_future.result()
-                outcome = ('delivered' if result.status == GoalStatus.STATUS_SUCCEEDED
-                           else 'failed')
-                break
-            if rec.sim_time >= max_sim_time:
-                outcome = 'sim_time_limit'
-                break
-            if wall > max_wall_time:
-                outcome = 'wall_time_limit'
-                break
-            dead = [n for n, p in procs.items() if p.poll() is not None]
-            if dead:
-                outcome = f'process_exited:{",".join(dead)}'
-                break
+        try:
+            while True:
+                rclpy.spin_once(rec, timeout_sec=0.05)
+                wall = time.monotonic() - wall0
+                progress(rec, feedback[0], wall)
+                if result_future.done():
+                    result = result_future.result()
+                    outcome = ('delivered' if result.status == GoalStatus.STATUS_SUCCEEDED
+                               else 'failed')
+                    break
+                if rec.sim_time >= max_sim_time:
+                    outcome = 'sim_time_limit'
+                    break
+                if wall > max_wall_time:
+                    outcome = 'wall_time_limit'
+                    break
+                dead = [n for n, p in procs.items() if p.poll() is not None]
+                if dead:
+                    outcome = f'process_exited:{",".join(dead)}'
+                    break
+        except KeyboardInterrupt:       # Ctrl-C: stop, and report what happened so far
+            outcome = 'interrupted'
+            log('interrupted: stopping the nodes and writing the report')
         # the final diagnostics (latency over the whole run) before the nodes stop
-        spin_until(lambda: False, 1.5)
+        if outcome != 'interrupted':
+            spin_until(lambda: False, 1.5)
     finally:
         _stop(procs)
         for f in logs:
