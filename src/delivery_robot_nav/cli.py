@@ -249,8 +249,9 @@ def cmd_evaluate(args) -> int:
         keys = ('world', 'seed', 'from', 'to', 'stations', 'outcome', 'time_s', 'sim_time_s',
                 'score', 'speed_ratio', 'real_time_factor', 'min_clearance_m')
         bar.write(json.dumps({k: row[k] for k in keys if k in row}), file=sys.stderr)
+        bar.set_postfix_str(', '.join(f'{k} {n}' for k, n in sorted(counts.items())),
+                            refresh=False)
         bar.update()
-        bar.set_postfix_str(', '.join(f'{k} {n}' for k, n in sorted(counts.items())))
 
     try:
         if args.scenario == 'barn':

@@ -288,12 +288,15 @@ class PathController:
         brake = math.sqrt(2.0 * decel * max(remaining, 0.0))
         if brake < v:
             v, why = max(brake, cfg.approach_speed), 'goal approach'
+        committed = False
         if obstacles is not None and len(obstacles.xy) and cfg.junction_stop_distance > 0.0:
             line = self._junction_stop(p, s_robot, v, obstacles)
             if line < v:
                 v, why = line, 'waiting to cross a junction'
+            committed = self._committed(p, s_robot, float(self._seg_speed[max(k, 0)]),
+                                        obstacles)
         if obstacles is not None and len(obstacles.xy):
-            safe = self._yield_speed(p, s_robot, v, obstacles, yaw)
+            safe = self._yield_speed(p, s_robot, v, obstacles, yaw, guesses=not committed)
             if safe < v:
                 v, why = safe, 'yielding to a person' if safe == 0.0 else 'pedestrian ahead'
         w = _clamp(v * curvature, -cfg.max_angular_speed, cfg.max_angular_speed)
@@ -475,7 +478,9 @@ class PathController:
         in the way of whoever turns there (seed 131: the robot yielded 0.75 m short of
         the junction's centre to a walker about to cross its walkway there; the walker
         turned down the walkway, at the robot, and struck it). People cross and turn at
-        junctions; a robot waiting for them waits before it."""
+        junctions; a robot waiting for them waits before it. The crossing is judged at the
+        speed the robot will go: slowing for a corner in the junction, speeding up past
+        it."""
         cfg = self.cfg
         reach = self._junction_s - cfg.junction_stop_distance
         x0, _, x1, _ = cfg.footprint_box
@@ -491,14 +496,48 @@ class PathController:
         stop = math.sqrt(cfg.max_decel * max(s_in - x1 - s_robot - 0.1, 0.0))
         if stop >= v:
             return v
-        # the crossing at v: from now until the rear leaves the junction (or the path ends)
-        t_end = min(3.0 * cfg.yield_horizon,
-                    (s_out - x0 - s_robot) / max(v, cfg.min_regulated_speed) + 2.0)
+        return v if self._crossing_clear(p, s_robot, v, obs, s_in, s_out) else stop
+
+    def _committed(self, p, s_robot: float, v_limit: float, obs: Obstacles) -> bool:
+        """The robot is in a junction it was let into (its front more than 0.5 m past the
+        line) and going on through it at the speed it will go (up to v_limit, slowing for
+        a corner there) still passes the junction check. Then the yielding does not stop
+        it there for a second guess (someone who may turn or cross there): standing in a
+        junction is where those guesses come true (missions 9, 39: slowed for the corner,
+        the yielding stopped the robot in the middle of the junction for a walker's
+        crossing guess, and the walker, turning across, walked into it)."""
+        cfg = self.cfg
+        d = cfg.junction_stop_distance
+        x0, _, x1, _ = cfg.footprint_box
+        zone = (s_robot + x1 > self._junction_s - d + 0.5) & (s_robot + x0 < self._junction_s + d)
+        if not zone.any() or v_limit <= 0.0:
+            return False
+        s_in = float(self._junction_s[zone][0] - d)
+        return self._crossing_clear(p, s_robot, v_limit, obs, s_in, s_in + 2.0 * d)
+
+    def _crossing_clear(self, p, s_robot: float, v: float, obs: Obstacles, s_in: float,
+                        s_out: float) -> bool:
+        """Going through the junction [s_in, s_out] of the path at v (slower through its
+        corners) keeps the clearance plus twice the tracking margin to everyone, walking on
+        or as second-guessed, while the footprint is in it."""
+        cfg = self.cfg
+        x0, _, x1, _ = cfg.footprint_box
+        # the crossing at the speed it will go: v, slowing for a corner in the junction
+        # (a robot that turns there spends longer in it than v says)
+        t_end = 3.0 * cfg.yield_horizon
         t = np.arange(0.0, t_end + 1e-9, cfg.yield_step)
-        s_pred = np.minimum(s_robot + self._travel(np.array([v]), t)[0], self._s[-1])
+        inner = (self._s >= s_in) & (self._s <= s_out) & (self._vertex_speed < v)
+        if inner.any():
+            s_pred = self._through_corners(s_robot, v, self._s[inner],
+                                           self._vertex_speed[inner], t)
+        else:
+            t_end = min(t_end, (s_out - x0 - s_robot) / max(v, cfg.min_regulated_speed) + 2.0)
+            t = t[t <= t_end + 1e-9]
+            s_pred = s_robot + self._travel(np.array([v]), t)[0]
+        s_pred = np.minimum(s_pred, self._s[-1])
         inside = (s_pred + x1 >= s_in) & (s_pred + x0 <= s_out)
         if not inside.any():
-            return v
+            return True
         people = obs.xy[None, :, :] + t[:, None, None] * obs.velocity[None, :, :]   # (T, k, 2)
         # with the tracking margin twice: going in must be clearly right (a crossing that
         # only just keeps the clearance at the line is one the yielding below may stop in)
@@ -513,9 +552,28 @@ class PathController:
         # someone already nearer than the clearance counts only if it gets worse
         _, u0 = self._line.frames_at(np.array([s_robot]))
         now = box_gap(people[0] - p, u0[0, 0], u0[0, 1], cfg.footprint_box) - need
-        if np.all(gap.min(axis=0) >= np.minimum(now - 1e-6, 0.0)):
-            return v
-        return stop
+        return bool(np.all(gap.min(axis=0) >= np.minimum(now - 1e-6, 0.0)))
+
+    def _through_corners(self, s0: float, v: float, s_corner: np.ndarray,
+                         v_corner: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Arc length at the instants t (from 0, evenly spaced) of a robot going at v that
+        slows for corners (at s_corner no faster than v_corner, reached at 0.8 of the
+        deceleration limit a lookahead before them, as `compute` regulates) and speeds up
+        again past them at the acceleration limit."""
+        cfg = self.cfg
+        dt = float(t[1] - t[0]) if len(t) > 1 else cfg.yield_step
+        decel, lead = 0.8 * cfg.max_decel, cfg.min_lookahead
+        out = np.empty(len(t))
+        s, speed = s0, max(self._v, 0.0)
+        for i in range(len(t)):
+            out[i] = s
+            before = np.sqrt(v_corner ** 2 + 2.0 * decel * np.maximum(s_corner - lead - s, 0.0))
+            after = np.sqrt(v_corner ** 2 + 2.0 * cfg.max_accel * np.maximum(s - s_corner, 0.0))
+            cap = min(v, float(np.where(s <= s_corner, before, after).min()))
+            speed = (min(cap, speed + cfg.max_accel * dt) if cap >= speed
+                     else max(cap, speed - cfg.max_decel * dt))
+            s += speed * dt
+        return out
 
     def _spin_too_close(self, p, obs: Obstacles, horizon: float) -> bool:
         """Someone walking comes within `yield_clearance` of the disc the footprint sweeps
@@ -529,7 +587,7 @@ class PathController:
         return bool(np.min(gap) < self.cfg.robot_radius + self.cfg.yield_clearance)
 
     def _yield_speed(self, p, s_robot: float, v: float, obs: Obstacles,
-                     yaw: float | None = None) -> float:
+                     yaw: float | None = None, guesses: bool = True) -> float:
         """The fastest of v, 3/4 v, ... 0 at which the robot, moving along the path, keeps
         `yield_clearance` between its footprint (grown by `tracking_margin`, heading along
         the path) and every person's predicted disc over the horizon. The robot's offset
@@ -545,7 +603,8 @@ class PathController:
         if not near.any():
             return v
         people, need = people[:, near], need[near]
-        turned, which = self.hypotheses(people, obs.velocity[near], t, s_robot)
+        turned, which = (self.hypotheses(people, obs.velocity[near], t, s_robot) if guesses
+                         else (np.zeros((len(t), 0, 2)), np.zeros(0, dtype=int)))
         if len(which):
             people = np.concatenate([people, turned], axis=1)
             need = np.concatenate([need, need[which]])
