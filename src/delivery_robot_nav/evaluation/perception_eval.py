@@ -89,9 +89,10 @@ def crowd_actors(route: np.ndarray, n: int, rng: np.random.Generator,
             paths[fine][j] = walks[j].poses_at(grids[fine])[:, :2]
         return paths[fine][j]
 
+    candidate: dict[int, np.ndarray] = {}      # the paths made for the walk being drawn
+
     def too_close(actor: Actor, near: np.ndarray, fine: int) -> bool:
-        path = actor.poses_at(grids[fine])[:, :2]
-        paths[fine][len(walks)] = path
+        path = candidate[fine] = actor.poses_at(grids[fine])[:, :2]
         return any(np.min(np.hypot(*(path - path_of(j, fine)).T)) < min_separation
                    for j in near)
 
@@ -144,8 +145,11 @@ def crowd_actors(route: np.ndarray, n: int, rng: np.random.Generator,
         if walks:
             near = np.flatnonzero(np.all(lo - min_separation < np.array(highs), axis=1)
                                   & np.all(np.array(lows) < hi + min_separation, axis=1))
+            candidate.clear()
             if len(near) and (too_close(actor, near, 0) or too_close(actor, near, 1)):
                 continue
+            for fine, path in candidate.items():      # (a rejected walk's are dropped)
+                paths[fine][len(walks)] = path
         walks.append(actor)
         lows.append(lo)
         highs.append(hi)
