@@ -288,15 +288,17 @@ class PathController:
         brake = math.sqrt(2.0 * decel * max(remaining, 0.0))
         if brake < v:
             v, why = max(brake, cfg.approach_speed), 'goal approach'
-        committed = False
+        committed = None
         if obstacles is not None and len(obstacles.xy) and cfg.junction_stop_distance > 0.0:
             line = self._junction_stop(p, s_robot, v, obstacles)
             if line < v:
                 v, why = line, 'waiting to cross a junction'
-            committed = self._committed(p, s_robot, float(self._seg_speed[max(k, 0)]),
-                                        obstacles)
+            v_limit = float(self._seg_speed[max(k, 0)])
+
+            def committed():
+                return self._committed(p, s_robot, v_limit, obstacles)
         if obstacles is not None and len(obstacles.xy):
-            safe = self._yield_speed(p, s_robot, v, obstacles, yaw, guesses=not committed)
+            safe = self._yield_speed(p, s_robot, v, obstacles, yaw, committed)
             if safe < v:
                 v, why = safe, 'yielding to a person' if safe == 0.0 else 'pedestrian ahead'
         w = _clamp(v * curvature, -cfg.max_angular_speed, cfg.max_angular_speed)
@@ -587,12 +589,13 @@ class PathController:
         return bool(np.min(gap) < self.cfg.robot_radius + self.cfg.yield_clearance)
 
     def _yield_speed(self, p, s_robot: float, v: float, obs: Obstacles,
-                     yaw: float | None = None, guesses: bool = True) -> float:
+                     yaw: float | None = None, committed=None) -> float:
         """The fastest of v, 3/4 v, ... 0 at which the robot, moving along the path, keeps
         `yield_clearance` between its footprint (grown by `tracking_margin`, heading along
         the path) and every person's predicted disc over the horizon. The robot's offset
         from the path now (p) and from its heading (yaw; default: along the path) are
-        predicted to fade out over `max_lookahead` of travel."""
+        predicted to fade out over `max_lookahead` of travel. committed: a callable, true
+        when the second guesses do not count (in a junction the robot is going through)."""
         cfg = self.cfg
         t = np.arange(0.0, cfg.yield_horizon + 1e-9, cfg.yield_step)
         people = obs.xy[None, :, :] + t[:, None, None] * obs.velocity[None, :, :]   # (T, k, 2)
@@ -603,8 +606,11 @@ class PathController:
         if not near.any():
             return v
         people, need = people[:, near], need[near]
-        turned, which = (self.hypotheses(people, obs.velocity[near], t, s_robot) if guesses
-                         else (np.zeros((len(t), 0, 2)), np.zeros(0, dtype=int)))
+        turned, which = self.hypotheses(people, obs.velocity[near], t, s_robot)
+        # committed(): in a junction it was let into and going on through still passes
+        # (_committed): the guesses do not stop it there (asked only when there are some)
+        if len(which) and committed is not None and committed():
+            which = which[:0]
         if len(which):
             people = np.concatenate([people, turned], axis=1)
             need = np.concatenate([need, need[which]])
