@@ -16,6 +16,7 @@ from std_msgs.msg import Empty, String
 
 from delivery_robot_msgs.action import Deliver
 from delivery_robot_msgs.msg import DeliveryStatus, NavigationStatus
+from delivery_robot_nav.mission.config import NODE_NAME
 
 LEG_TIME = 1.5          # s the fake path following takes per leg
 
@@ -30,7 +31,7 @@ class FakePathFollowing(Node):
         self.create_subscription(Empty, 'path_following/cancel', self.on_cancel, 10)
         self.create_subscription(DeliveryStatus, 'delivery_status', self.status.append, 50)
         self.create_timer(0.1, self.report)
-        self.client = ActionClient(self, Deliver, 'deliver')
+        self.client = None                      # one per mission node: see the fixture
         self.feedback = []
 
     def on_goal(self, msg):
@@ -91,12 +92,19 @@ def mission(ros, tmp_path):
     ros.goals.clear(), ros.status.clear(), ros.feedback.clear()
     ros.goal, ros.cancels = None, 0
     proc = start_mission(tmp_path / 'deliveries.sqlite')
+    # A fresh client per node: one kept from the previous test can still count the gone
+    # node's server as matched, and a goal sent to it is lost.
+    ros.client = ActionClient(ros, Deliver, 'deliver')
     assert ros.client.wait_for_server(timeout_sec=60.0), 'the mission node did not come up'
     yield proc, tmp_path / 'deliveries.sqlite'
     if proc.poll() is None:                     # (the restart test kills it itself)
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=20)
         assert proc.returncode == 0, out
+    ros.client.destroy()
+    # the next test's node must not be mistaken for this one: wait until it has left
+    gone = lambda: NODE_NAME not in ros.get_node_names()
+    assert ros.spin_until(gone, 60), 'the stopped mission node is still in the ROS graph'
 
 
 def test_a_delivery_visits_its_stations_hands_over_and_returns(ros, mission):
