@@ -19,7 +19,8 @@ def cli(*args, check=True):
 
 def test_help_explains_each_subcommand():
     out = cli('--help').stdout
-    for sub in ('demo', 'run', 'make-map', 'world-info', 'bench', 'evaluate', 'deliver'):
+    for sub in ('demo', 'run', 'make-map', 'world-info', 'bench', 'evaluate', 'compare',
+                'deliver'):
         assert sub in out
     assert 'map_server' in cli('make-map', '--help').stdout
 
@@ -123,3 +124,24 @@ def test_evaluate_missions_writes_rows_plots_and_a_progress_bar(tmp_path):
     assert len(rows) == 1 and rows[0]['seed'] == 200006 and len(rows[0]['stations']) == 1
     assert rows[0]['sim_time_s'] > 0 and rows[0]['wall_s'] > 0
     assert (tmp_path / 'missions.png').stat().st_size > 20_000
+
+
+def test_compare_shows_summary_changes_and_the_trips_whose_outcome_changed(tmp_path):
+    """The tuning loop's last step, on two results in the shape evaluate --json writes."""
+    def result(rate, speed, outcomes):
+        return {'trips': len(outcomes), 'success_rate': rate, 'mean_speed_ratio': speed,
+                'seed': 0, 'rows': [{'seed': i, 'outcome': o} for i, o in enumerate(outcomes)]}
+
+    before, after = tmp_path / 'before.json', tmp_path / 'after.json'
+    before.write_text(json.dumps(result(0.5, 0.8, ['success', 'collision'])))
+    after.write_text(json.dumps([result(1.0, 0.75, ['success', 'success'])]))
+    out = cli('compare', before, after).stdout
+    rate = next(line for line in out.splitlines() if line.startswith('success_rate'))
+    assert rate.split()[1:] == ['0.5', '1', '+0.5']
+    speed = next(line for line in out.splitlines() if line.startswith('mean_speed_ratio'))
+    assert speed.split()[-1] == '-0.05'
+    assert '1 outcome(s) changed' in out and 'seed 1: collision -> success' in out
+    bad = tmp_path / 'bad.json'
+    bad.write_text('["not a result"]')
+    proc = cli('compare', before, bad, check=False)
+    assert proc.returncode == 2 and 'bad.json' in proc.stderr

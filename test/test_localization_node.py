@@ -112,3 +112,31 @@ def test_out_of_range_parameter_is_rejected_with_a_reason(player):
     assert not result.successful
     assert 'gate_probability' in result.reason
     assert set_double_parameter(node, node.params, 'ekf.gate_probability', 0.99).successful
+
+
+def test_the_map_it_localizes_on_is_published_latched_for_rviz(player):
+    """With use_map_topic false it reads map_file and offers it on `map` as map_server
+    would: a subscriber that joins late still gets it, cell for cell."""
+    from nav_msgs.msg import OccupancyGrid
+    from rclpy.qos import DurabilityPolicy, QoSProfile
+
+    from delivery_robot_nav.common.maps import load_map
+    from delivery_robot_nav.common.paths import share_path
+
+    node, _ = player
+    got = []
+    latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+    sub = node.create_subscription(OccupancyGrid, 'map', got.append, latched)
+    deadline = time.monotonic() + 30
+    while not got and time.monotonic() < deadline:
+        rclpy.spin_once(node, timeout_sec=0.05)
+    node.destroy_subscription(sub)
+    assert got, 'no map on `map`'
+    occ = load_map(share_path('worlds', 'campus_map.yaml'))
+    msg = got[0]
+    assert msg.header.frame_id == 'map'
+    assert (msg.info.height, msg.info.width) == occ.grid.shape
+    assert msg.info.resolution == pytest.approx(occ.resolution)
+    assert (msg.info.origin.position.x, msg.info.origin.position.y) == pytest.approx(occ.origin)
+    assert np.array_equal(np.frombuffer(bytes(msg.data), dtype=np.int8).reshape(occ.grid.shape),
+                          occ.grid.astype(np.int8))

@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
-"""Regenerate the parameter tables in docs/nodes/*.md from the schemas and config/*.yaml.
+"""Regenerate the generated tables of the docs: the parameter tables in docs/nodes/*.md
+(from the schemas and config/*.yaml) and the topic contract in docs/DEPLOY.md (from
+common/contract.py).
 
-Each table sits between `<!-- params:begin -->` and `<!-- params:end -->`; test_docs.py
-fails when a table is stale. Run: .venv/bin/python tools/gen_param_docs.py
+Each table sits between `<!-- params:begin -->` and `<!-- params:end -->` (`contract:` for
+the contract); test_docs.py fails when a table is stale.
+Run: .venv/bin/python tools/gen_param_docs.py
 """
 import re
 from pathlib import Path
 
+from delivery_robot_nav.common import contract
 from delivery_robot_nav.common.params import markdown_table
 from delivery_robot_nav.demo import config as demo_config
 from delivery_robot_nav.localization import config as loc_config
@@ -16,7 +20,11 @@ from delivery_robot_nav.planning import config as pf_config
 from delivery_robot_nav.sim import config as sim_config
 
 DOCS = Path(__file__).resolve().parents[1] / 'docs' / 'nodes'
-BLOCK = re.compile(r'(<!-- params:begin -->\n).*?(<!-- params:end -->)', re.S)
+DEPLOY = DOCS.parent / 'DEPLOY.md'
+
+
+def block(marker: str):
+    return re.compile(rf'(<!-- {marker}:begin -->\n).*?(<!-- {marker}:end -->)', re.S)
 
 
 def tables() -> dict[Path, str]:
@@ -35,14 +43,16 @@ def tables() -> dict[Path, str]:
             DOCS / 'path_following.md': markdown_table(pf_config.PATH_FOLLOWING_PARAMS,
                                                        pf_values),
             DOCS / 'mission.md': markdown_table(mission_config.MISSION_PARAMS,
-                                                mission_config.load_mission_params())}
+                                                mission_config.load_mission_params()),
+            DEPLOY: contract.markdown_table()}
 
 
 def render(path: Path, table: str) -> str:
+    marker = 'contract' if path == DEPLOY else 'params'
     text = path.read_text()
-    if not BLOCK.search(text):
-        raise SystemExit(f'{path}: no <!-- params:begin --> ... <!-- params:end --> block')
-    return BLOCK.sub(lambda m: m.group(1) + table + '\n' + m.group(2), text)
+    if not block(marker).search(text):
+        raise SystemExit(f'{path}: no <!-- {marker}:begin --> ... <!-- {marker}:end --> block')
+    return block(marker).sub(lambda m: m.group(1) + table + '\n' + m.group(2), text)
 
 
 def main():

@@ -26,6 +26,7 @@ subcommands:
               obstacle detection and tracking against ground truth (lockstep)
   evaluate    path following: the BARN benchmark worlds, or campus station-to-station
               trips among pedestrians (lockstep, with the real perception in the loop)
+  compare     two evaluate --json results side by side (summary changes, changed outcomes)
   deliver     send a delivery (stations in order) to a running mission node and follow it
 """
 
@@ -291,6 +292,17 @@ def _emit(json_path: str | None, results) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    from delivery_robot_nav.evaluation.compare import format_comparison, load_result
+    try:
+        before, after = load_result(args.before), load_result(args.after)
+    except ValueError as exc:
+        print(f'delivery-nav compare: {exc}', file=sys.stderr)
+        return 2
+    print(format_comparison(before, after))
+    return 0
+
+
 def cmd_deliver(args) -> int:
     from delivery_robot_nav.mission.ros_client import deliver
     return deliver(args.stations, args.id, not args.no_return, not args.no_wait,
@@ -428,6 +440,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--workers', type=int, default=1, help='parallel processes (1)')
     p.add_argument('--json', default=None, help='write the summary and rows to this file')
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser('compare', help='two evaluate --json results side by side',
+                       description='Summary numbers of two `evaluate --json` results with '
+                                   'their change, and the trips / worlds / missions whose '
+                                   'outcome changed: the last step of tuning (edit a YAML '
+                                   '-> evaluate -> compare).')
+    p.add_argument('before')
+    p.add_argument('after')
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser('deliver', help='send a delivery to the mission node',
                        description='Send the Deliver action to a running mission node (same '

@@ -61,6 +61,7 @@ TOPICS: dict[str, tuple[str, str]] = {
     'cmd_vel': ('geometry_msgs/msg/Twist', RELIABLE),
     'tf': ('tf2_msgs/msg/TFMessage', RELIABLE),
     'tf_static': ('tf2_msgs/msg/TFMessage', LATCHED),
+    'robot_description': ('std_msgs/msg/String', LATCHED),
     'map': ('nav_msgs/msg/OccupancyGrid', LATCHED),
     'initialpose': ('geometry_msgs/msg/PoseWithCovarianceStamped', RELIABLE),
     'odometry/filtered': ('nav_msgs/msg/Odometry', RELIABLE),
@@ -146,8 +147,6 @@ class DemoRecorder(Node):
         for topic, (kind, qos) in TOPICS.items():
             self.create_subscription(_message_class(kind), topic, self._recorder(topic),
                                      _qos(qos), raw=True)
-        latched = _qos(LATCHED)
-        self.pub_map = self.create_publisher(_message_class(TOPICS['map'][0]), 'map', latched)
         self.pub_initial = self.create_publisher(PoseWithCovarianceStamped, 'initialpose', 10)
 
     def _recorder(self, topic: str):
@@ -224,11 +223,6 @@ class DemoRecorder(Node):
             self.diagnostics[status.name] = {
                 'level': level[0] if isinstance(level, bytes) else int(level),
                 'message': status.message, **{kv.key: kv.value for kv in status.values}}
-
-    def publish_map(self, occ, frame: str = 'map'):
-        """The map, latched (what map_server does on a robot)."""
-        self.pub_map.publish(conv.occupancy_grid_msg(occ.grid, occ.resolution, occ.origin,
-                                                     frame, 0.0))
 
     def publish_initial_pose(self, pose, sd=(0.3, 0.3, 0.1)):
         msg = PoseWithCovarianceStamped()
@@ -342,7 +336,6 @@ def run_demo(output: Path, stations: list[str], handover_time: float,
         return True
 
     try:
-        rec.publish_map(occ)
         for name in NAV_NODES:
             f = open(output / 'logs' / f'{name}.log', 'w')
             logs.append(f)

@@ -25,6 +25,7 @@ LIVE_PARAMS = {'use_odometry', 'use_imu', 'use_gnss', 'use_gnss_velocity', 'use_
 _SPECS = [
     ('map_file', str, 'map_server YAML; empty selects the package campus map', '', None, None, None),
     ('use_map_topic', bool, 'take the map from the `map` topic instead of map_file', '', None, None, None),
+    ('publish_map', bool, 'publish the map read from map_file on `map` (latched), as map_server would: for RViz, Foxglove and the other nodes', '', None, None, None),
     ('robot_description_file', str, 'URDF with the laser and GNSS mounts; empty: package URDF', '', None, None, None),
     ('map_frame_id', str, 'map frame', '', None, None, None),
     ('odom_frame_id', str, 'odometry frame', '', None, None, None),

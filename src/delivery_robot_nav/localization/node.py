@@ -49,7 +49,15 @@ class LocalizationNode(Node):
             latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
             self.create_subscription(OccupancyGrid, 'map', self.on_map, latched)
         else:
-            self.set_map(load_map(v['map_file'] or share_path('worlds', 'campus_map.yaml')))
+            occ = load_map(v['map_file'] or share_path('worlds', 'campus_map.yaml'))
+            self.set_map(occ)
+            if v['publish_map']:
+                # as map_server does: latched, so RViz and late joiners get it
+                latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+                self.pub_map = self.create_publisher(OccupancyGrid, 'map', latched)
+                self.pub_map.publish(conv.occupancy_grid_msg(
+                    occ.grid, occ.resolution, occ.origin, self.map_frame,
+                    self.get_clock().now().nanoseconds * 1e-9))
 
         # every input keeps only its newest few messages: a node that falls behind drops
         # old samples instead of working through a queue it can never catch up with (a

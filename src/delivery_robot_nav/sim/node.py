@@ -2,13 +2,15 @@
 
 Steps the lockstep core (core.py) against the wall clock at `real_time_factor` and
 publishes what a robot (or Gazebo through ros_gz_bridge) would: scan, odom, imu/data,
-gps/fix, camera/depth/*, tf (odom -> base_link), tf_static (URDF fixed joints), clock; plus
+gps/fix, camera/depth/*, tf (odom -> base_link), tf_static (URDF fixed joints), clock, and
+robot_description (the URDF, latched, as robot_state_publisher offers it); plus
 simulator-only truth: sim/ground_truth, sim/collisions, sim/actors.
 """
 from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from geometry_msgs.msg import Twist, TwistStamped, TwistWithCovarianceStamped
@@ -17,6 +19,7 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, Imu, LaserScan, NavSatFix
+from std_msgs.msg import String
 from tf2_msgs.msg import TFMessage
 
 from delivery_robot_msgs.msg import SimCollision, TrackedObstacle, TrackedObstacleArray
@@ -54,7 +57,7 @@ class SimNode(Node):
         self.pub_gps_vel = self.create_publisher(TwistWithCovarianceStamped, 'gps/vel', sensor)
         self.pub_depth = self.create_publisher(Image, 'camera/depth/image_raw', sensor)
         self.pub_info = self.create_publisher(CameraInfo, 'camera/depth/camera_info', sensor)
-        self.pub_clock = self.create_publisher(Clock, 'clock', 10)
+        self.pub_clock = self.create_publisher(Clock, '/clock', 10)  # global, as use_sim_time reads it
         self.pub_tf = self.create_publisher(TFMessage, 'tf', 100)
         self.pub_tf_static = self.create_publisher(TFMessage, 'tf_static', latched)
         self.pub_truth = self.create_publisher(Odometry, 'sim/ground_truth', 10)
@@ -63,6 +66,10 @@ class SimNode(Node):
         cmd_type = TwistStamped if self.cfg.use_stamped_cmd_vel else Twist
         self.create_subscription(cmd_type, 'cmd_vel', self.on_cmd_vel, 10)
 
+        # the URDF's text, latched, as robot_state_publisher offers it (RViz, Foxglove)
+        self.pub_description = self.create_publisher(String, 'robot_description', latched)
+        self.pub_description.publish(
+            String(data=Path(self.cfg.robot_description_file).read_text()))
         self.pub_tf_static.publish(TFMessage(transforms=[
             conv.transform_msg(t.parent, t.child, t.matrix, 0.0) for t in robot.fixed_transforms]))
         self.pending_cmd: tuple[float, float] | None = None
