@@ -257,3 +257,36 @@ def test_a_namespaced_node_reads_the_rewritten_file_and_not_the_plain_one(tmp_pa
 
     assert value(src) == 1.0
     assert value(for_namespace(src, 'robot1', tmp_path)) == 25.0
+
+
+def test_every_params_file_in_config_matches_its_nodes_declarations():
+    """Each node section of each params file in config/ (the nodes' own files and overlays
+    such as barn_jackal.yaml): every parameter is one the node declares, of its type and
+    in its range; a node's own file names every declared parameter (none falls back to a
+    default silently)."""
+    from delivery_robot_nav.common.params import ParamError, check_value, flatten
+    from delivery_robot_nav.demo.config import DRIVER_PARAMS
+
+    specs = {name: s for name, (_, s) in OUR_NODES.items()}
+    specs['scripted_driver'] = DRIVER_PARAMS
+    own = {'localization.yaml': 'localization', 'obstacle_detection.yaml': 'obstacle_detection',
+           'path_following.yaml': 'path_following', 'mission.yaml': 'mission',
+           'sim.yaml': 'sim_node', 'demo.yaml': 'scripted_driver'}
+    checked = 0
+    for path in sorted((REPO / 'config').glob('*.yaml')):
+        doc = yaml.safe_load(path.read_text())
+        if not isinstance(doc, dict) or not all(isinstance(v, dict) and 'ros__parameters' in v
+                                                for v in doc.values()):
+            continue                                    # not a params file (gz_bridge.yaml)
+        for node, section in doc.items():
+            assert node in specs, f'{path.name}: section {node!r} is no node of the package'
+            declared = {s.name: s for s in specs[node]}
+            for name, value in flatten(section['ros__parameters']).items():
+                assert name in declared, f'{path.name}: {node} declares no {name!r}'
+                check_value(declared[name], value, path.name)    # raises naming the field
+                checked += 1
+            if own.get(path.name) == node:
+                load_params_file(path, node, specs[node])
+        own.pop(path.name, None)
+    assert not own, f'missing params files: {own}'
+    assert checked > 200
