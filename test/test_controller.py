@@ -209,6 +209,40 @@ def test_waits_for_someone_crossing_a_junction_before_it_not_in_it():
     assert any(row[7] == 'waiting to cross a junction' for row in log)
 
 
+def test_waiting_at_the_shipped_junction_line_keeps_clear_of_the_crossing_walkways_outer_lane():
+    """The campus walkways are 6 m wide and people walk up to 2.5 m off a walkway's
+    centre. The robot waiting at the shipped junction line must keep the clearance to
+    someone walking the crossing walkway's near outer lane (trip 179: waiting 3 m from the
+    centre, its front was 0.5 m from that lane's centre line)."""
+    from delivery_robot_nav.planning.config import load_path_following_params
+
+    values = load_path_following_params()
+    distance = values['controller.junction_stop_distance']
+    clearance = values['controller.yield_clearance']
+    radius = 0.25                                    # the simulator's pedestrians
+    # a walker crossing late enough for the robot to be waiting at the line, in the lane
+    # 2.5 m before the junction's centre (x = 12.5), then one 2.5 m past it
+    walkers = np.array([[12.5, -14.0, 0.0, 1.0], [17.5, -15.0, 0.0, 1.0]])
+    cfg = ControllerConfig(yield_horizon=4.0, junction_radius=2.0, turn_onto_path_distance=0.5,
+                           junction_stop_distance=distance)
+    ctrl = PathController(cfg)
+    ctrl.set_junctions(np.array([[15.0, 0.0], [60.0, 0.0]]))
+    ctrl.set_path(np.array([[0.0, 0.0], [15.0, 0.0], [30.0, 0.0]]), np.array([1.4, 1.4]))
+    pose, log = drive(ctrl, (0.0, 0.0, 0.0), 60.0, walkers, people_radius=radius)
+    assert any(row[7] == 'waiting to cross a junction' for row in log)
+    x0, y0, x1, y1 = cfg.footprint_box
+    gaps = []
+    for row in log:
+        c, s_ = math.cos(row[3]), math.sin(row[3])
+        for (px, py) in row[9].xy:
+            dx, dy = px - row[1], py - row[2]
+            lx, ly = c * dx + s_ * dy, -s_ * dx + c * dy
+            gaps.append(math.hypot(max(x0 - lx, lx - x1, 0.0), max(y0 - ly, ly - y1, 0.0))
+                        - radius)
+    assert min(gaps) >= clearance, f'{min(gaps):.2f} m at a {distance} m junction line'
+    assert np.hypot(pose[0] - 30.0, pose[1]) < 0.06             # and then goes on
+
+
 def test_a_crossing_where_the_path_turns_is_judged_at_the_speed_through_the_corner():
     # the path turns right at the junction; a walker 1.8 m east of it walks south. At
     # 1.4 m/s the robot would be through before the walker could cross (the old check
