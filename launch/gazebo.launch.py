@@ -1,7 +1,7 @@
 """Gazebo Harmonic with the campus world, the robot spawned from its URDF, the bridge, and
 the navigation nodes on simulation time.
 
-    ros2 launch delivery_robot_nav gazebo.launch.py [world:=/path/barn_world_0.world]
+    ros2 launch delivery_robot_nav gazebo.launch.py [world:=/path/world_0.world]
         [gui:=false] [rviz:=true] [x:=-140.0 y:=-72.0 yaw:=1.5708] [namespace:=robot1]
 
 Needs ros_gz (ros_gz_sim, ros_gz_bridge) and robot_state_publisher. The robot's sensors
@@ -12,7 +12,7 @@ and the embedded simulator's start (config/sim.yaml) also put the robot.
 """
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, GroupAction, IncludeLaunchDescription, \
-    OpaqueFunction
+    OpaqueFunction, SetEnvironmentVariable
 from launch.conditions import IfCondition
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
@@ -57,7 +57,8 @@ def generate_launch_description():
     share = FindPackageShare(PACKAGE)
     arguments = [
         DeclareLaunchArgument('world', default_value=PathJoinSubstitution([share, 'worlds', 'campus.sdf']),
-                              description='SDF world Gazebo loads (a BARN world works too)'),
+                              description='SDF world Gazebo loads (a world naming no systems, such as '
+                                          'a BARN world, gets config/gz_server.config\'s)'),
         DeclareLaunchArgument('robot_description_file',
                               default_value=PathJoinSubstitution([share, 'urdf', 'delivery_robot.urdf']),
                               description='URDF of the robot, with its Gazebo sensors and drive'),
@@ -91,5 +92,8 @@ def generate_launch_description():
         launch_arguments={'namespace': LaunchConfiguration('namespace'),
                           'use_sim_time': 'true',
                           'params_file': LaunchConfiguration('params_file')}.items())
-    return LaunchDescription(arguments + [OpaqueFunction(function=_gazebo), simulation,
-                                          navigation])
+    # the systems for a world that names none (campus.sdf names the same ones itself)
+    systems = SetEnvironmentVariable('GZ_SIM_SERVER_CONFIG_PATH',
+                                     PathJoinSubstitution([share, 'config', 'gz_server.config']))
+    return LaunchDescription(arguments + [systems, OpaqueFunction(function=_gazebo),
+                                          simulation, navigation])

@@ -218,6 +218,7 @@ class Result:
     packages: set = field(default_factory=set)
     errors: list = field(default_factory=list)
     share_files: set = field(default_factory=set)     # this package's share paths named
+    environment: dict = field(default_factory=dict)   # SetEnvironmentVariable
 
 
 class Context:
@@ -271,7 +272,10 @@ def _walk(entities, ctx: Context):
         elif isinstance(e, SetParameter):
             ctx.parameters.append((e.name, resolve(e.value, ctx)))
         elif isinstance(e, SetEnvironmentVariable):
-            pass
+            value = resolve(e.value, ctx)
+            ctx.result.environment[resolve(e.name, ctx)] = value
+            if value.startswith(str(REPO)):
+                ctx.result.share_files.add(Path(value))
         elif isinstance(e, OpaqueFunction):
             _walk(e.function(ctx, *e.args, **e.kwargs) or [], ctx)
         elif isinstance(e, IncludeLaunchDescription):

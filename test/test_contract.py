@@ -205,6 +205,18 @@ def test_the_world_is_well_formed_and_has_the_systems_gazebo_needs():
     assert float(sc.findtext('heading_deg')) == 0.0
 
 
+def test_the_server_config_gives_a_world_without_systems_the_campus_systems():
+    """A world that names no systems (BARN's) gets config/gz_server.config's: the same
+    ones the campus world loads, so the robot's sensors publish there too."""
+    root = etree.parse(str(REPO / 'config' / 'gz_server.config')).getroot()
+    assert root.tag == 'server_config'
+    plugins = root.findall('plugins/plugin')
+    assert {p.get('filename'): p.get('name') for p in plugins} == WORLD_SYSTEMS
+    assert {(p.get('entity_name'), p.get('entity_type')) for p in plugins} == {('*', 'world')}
+    sensors, = [p for p in plugins if p.get('filename') == 'gz-sim-sensors-system']
+    assert sensors.findtext('render_engine') == 'ogre2'
+
+
 # ------------------------------------------------------------------------ nodes over DDS
 NAV_NODES = {'localization': 'localization.node', 'obstacle_detection': 'perception.node',
              'path_following': 'planning.node'}

@@ -189,6 +189,8 @@ def test_gazebo_launch_spawns_where_the_localization_and_the_simulator_start():
         assert math.isclose(float(args[arg]), sim[f'start_{key}'])
     bridge, = [n for n in result.nodes if n.package == 'ros_gz_bridge']
     assert bridge.parameters == [{'config_file': str(REPO / 'config' / 'gz_bridge.yaml')}]
+    assert result.environment['GZ_SIM_SERVER_CONFIG_PATH'] == str(REPO / 'config' /
+                                                                   'gz_server.config')
     barn = evaluate(LAUNCH / 'gazebo.launch.py', {'world': '/tmp/barn_world_0.world'})
     assert barn.external_includes[0][2]['gz_args'].endswith('/tmp/barn_world_0.world')
 
