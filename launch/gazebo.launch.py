@@ -36,14 +36,11 @@ def _gazebo(context):
 
 def _robot(context):
     """robot_state_publisher with the URDF's text, and the spawner that reads it."""
+    from delivery_robot_nav.common.launch_params import robot_state_publisher
+
     urdf_file = LaunchConfiguration('robot_description_file').perform(context)
-    with open(urdf_file) as f:
-        description = f.read()
     return [
-        Node(package='robot_state_publisher', executable='robot_state_publisher',
-             name='robot_state_publisher', output='screen',
-             parameters=[{'robot_description': description}],
-             remappings=[('/tf', 'tf'), ('/tf_static', 'tf_static')]),
+        robot_state_publisher(urdf_file),
         Node(package='ros_gz_sim', executable='create', name='spawn_robot', output='screen',
              arguments=['-name', ROBOT_NAME, '-topic', 'robot_description',
                         '-x', LaunchConfiguration('x').perform(context),

@@ -28,8 +28,6 @@ NODES = (
     ('mission', 'mission_node', 'mission.yaml'),
 )
 
-REMAPPABLE = DRIVER_TOPIC_ARGUMENTS        # (argument, contract topic)
-
 
 def _nodes(context):
     from delivery_robot_nav.common.launch_params import for_namespace
@@ -38,7 +36,7 @@ def _nodes(context):
     extra = LaunchConfiguration('params_file').perform(context)
     respawn = LaunchConfiguration('respawn').perform(context).lower() in ('true', '1')
     remappings = []
-    for argument, topic in REMAPPABLE:
+    for argument, topic in DRIVER_TOPIC_ARGUMENTS:
         target = LaunchConfiguration(argument).perform(context)
         if target and target != topic:
             remappings.append((topic, target))
@@ -73,7 +71,7 @@ def generate_launch_description():
         arguments.append(DeclareLaunchArgument(
             f'{name}_params_file', default_value=PathJoinSubstitution([share, 'config', filename]),
             description=f'params file of the {name} node'))
-    for argument, topic in REMAPPABLE:
+    for argument, topic in DRIVER_TOPIC_ARGUMENTS:
         arguments.append(DeclareLaunchArgument(
             argument, default_value=topic,
             description=f'the topic the robot provides as `{topic}` (remapped for every node)'))

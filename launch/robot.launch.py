@@ -24,24 +24,18 @@ from launch.actions import DeclareLaunchArgument, GroupAction, IncludeLaunchDesc
     OpaqueFunction
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
-from launch_ros.actions import Node, PushRosNamespace, SetParameter
+from launch_ros.actions import PushRosNamespace, SetParameter
 from launch_ros.substitutions import FindPackageShare
 
 from delivery_robot_nav.common.contract import DRIVER_TOPIC_ARGUMENTS
+from delivery_robot_nav.common.launch_params import robot_state_publisher
 
 PACKAGE = 'delivery_robot_nav'
-
-REMAPPABLE = DRIVER_TOPIC_ARGUMENTS        # (argument, contract topic)
 
 
 def _state_publisher(context):
     urdf_file = LaunchConfiguration('robot_description_file').perform(context)
-    with open(urdf_file) as f:
-        description = f.read()
-    return [Node(package='robot_state_publisher', executable='robot_state_publisher',
-                 name='robot_state_publisher', output='screen',
-                 parameters=[{'robot_description': description}],
-                 remappings=[('/tf', 'tf'), ('/tf_static', 'tf_static')])]
+    return [robot_state_publisher(urdf_file)]
 
 
 def generate_launch_description():
@@ -56,7 +50,7 @@ def generate_launch_description():
                               description='the robot\'s params file, laid over the package\'s '
                                           '(sections for any navigation node); empty: none'),
     ]
-    for argument, topic in REMAPPABLE:
+    for argument, topic in DRIVER_TOPIC_ARGUMENTS:
         arguments.append(DeclareLaunchArgument(
             argument, default_value=topic,
             description=f'the topic the robot\'s driver uses for `{topic}`'))
@@ -65,7 +59,8 @@ def generate_launch_description():
         SetParameter(name='use_sim_time', value=False),
         OpaqueFunction(function=_state_publisher),
     ])
-    forwarded = {argument: LaunchConfiguration(argument) for argument, _ in REMAPPABLE}
+    forwarded = {argument: LaunchConfiguration(argument)
+                 for argument, _ in DRIVER_TOPIC_ARGUMENTS}
     forwarded.update({'namespace': LaunchConfiguration('namespace'), 'use_sim_time': 'false',
                       'params_file': LaunchConfiguration('params_file')})
     navigation = IncludeLaunchDescription(

@@ -1,4 +1,5 @@
-"""Params files for namespaced nodes (used by the launch files; plain Python, no ROS).
+"""Helpers of the launch files: params files for namespaced nodes (plain Python), and the
+robot_state_publisher node gazebo.launch.py and robot.launch.py both start.
 
 A ros2 params file keys its sections by node name (`path_following: ros__parameters:`),
 and ROS reads a bare key as the node in the root namespace: a node launched in namespace
@@ -45,3 +46,14 @@ def for_namespace(path: str | Path, namespace: str, out_dir: str | Path | None =
     out = folder / f'{path.stem}.{namespace.strip("/").replace("/", "_")}.{digest}.yaml'
     out.write_text(text)
     return str(out)
+
+
+def robot_state_publisher(urdf_file: str | Path):
+    """robot_state_publisher with the URDF's text, its tf topics relative (so a launch
+    namespace moves them with everything else). Imports launch_ros: for launch files."""
+    from launch_ros.actions import Node
+
+    return Node(package='robot_state_publisher', executable='robot_state_publisher',
+                name='robot_state_publisher', output='screen',
+                parameters=[{'robot_description': Path(urdf_file).read_text()}],
+                remappings=[('/tf', 'tf'), ('/tf_static', 'tf_static')])

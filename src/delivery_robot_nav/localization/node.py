@@ -45,15 +45,14 @@ class LocalizationNode(Node):
         self.localizer: Localizer | None = None
         self.pending_initial = (None if v['initial_from_gnss']
                                 else (v['initial_x'], v['initial_y'], v['initial_yaw']))
+        latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
         if v['use_map_topic']:
-            latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
             self.create_subscription(OccupancyGrid, 'map', self.on_map, latched)
         else:
             occ = load_map(v['map_file'] or share_path('worlds', 'campus_map.yaml'))
             self.set_map(occ)
             if v['publish_map']:
                 # as map_server does: latched, so RViz and late joiners get it
-                latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
                 self.pub_map = self.create_publisher(OccupancyGrid, 'map', latched)
                 self.pub_map.publish(conv.occupancy_grid_msg(
                     occ.grid, occ.resolution, occ.origin, self.map_frame,
