@@ -40,6 +40,20 @@ def test_campus_stations_face_their_building_entrance(repo):
         assert abs(math.remainder(to_building - yaw, 2 * math.pi)) < math.radians(46)
 
 
+def test_campus_walkers_walk_through_their_loops_without_jumping(repo):
+    """A looped script restarts at its first waypoint: one that does not end there makes
+    the walker jump at every wrap, here and in Gazebo (they ended 3.6 m across the walkway)."""
+    dt = 0.02
+    for actor in load_world(repo / 'worlds' / 'campus.sdf').actors:
+        assert actor.loop
+        t = np.arange(0.0, actor.delay_start + 2.5 * actor.duration, dt)
+        xy = actor.poses_at(t)[:, :2]
+        speed = np.hypot(*np.diff(xy, axis=0).T) / dt
+        worst = int(np.argmax(speed))
+        assert speed[worst] <= 1.5 + 1e-6, \
+            f'{actor.name} moves at {speed[worst]:.1f} m/s at t = {t[worst]:.2f} s'
+
+
 def _barn_reference(path):
     """Cylinder positions read independently with ElementTree, <state> poses winning."""
     root = ET.parse(path).getroot()

@@ -206,16 +206,20 @@ def actors(rng: random.Random) -> list[str]:
         there = [(float(x), float(y)) for x, y in route]
         points = there + there[-2::-1]          # walk the route and back
         # each leg in the walker's right-hand lane: both ends offset perpendicular to it
-        waypoints, t, last = [], 0.0, None
+        corners = []                            # (x, y, heading)
         for (x0, y0), (x1, y1) in zip(points, points[1:]):
             heading = math.atan2(y1 - y0, x1 - x0)
             ox, oy = lane * math.sin(heading), -lane * math.cos(heading)
-            for px, py in ((x0 + ox, y0 + oy), (x1 + ox, y1 + oy)):
-                if last is not None:
-                    t += max(math.hypot(px - last[0], py - last[1]) / speed, 0.5)
-                waypoints.append(f'<waypoint><time>{t:.2f}</time>'
-                                 f'{pose(px, py, 1.0, yaw=heading)}</waypoint>')
-                last = (px, py)
+            corners += [(x0 + ox, y0 + oy, heading), (x1 + ox, y1 + oy, heading)]
+        # close the loop: cross back to the start at walking speed, or the looped script
+        # jumps the walker across the walkway at every wrap (here and in Gazebo)
+        corners.append(corners[0])
+        waypoints, t = [], 0.0
+        for k, (px, py, heading) in enumerate(corners):
+            if k:
+                t += max(math.hypot(px - corners[k - 1][0], py - corners[k - 1][1]) / speed, 0.5)
+            waypoints.append(f'<waypoint><time>{t:.2f}</time>'
+                             f'{pose(px, py, 1.0, yaw=heading)}</waypoint>')
         out.append(
             f'<actor name="pedestrian_{i}">{pose()}'
             '<skin><filename>https://fuel.gazebosim.org/1.0/Mingfei/models/actor/tip/files/meshes/walk.dae</filename>'
