@@ -4,6 +4,7 @@ One delivery (depot -> admin, 78 m, no return) keeps it to about a minute; `make
 runs three stations and back the same way.
 """
 import json
+import os
 import subprocess
 import sys
 
@@ -57,10 +58,18 @@ def test_demo_delivers_and_reports(demo_run):
     assert 70.0 < m['distance_m'] < 100.0           # depot -> admin is 78 m on the graph
     assert 0.0 < m['localization']['rmse_m'] < 0.5
     assert m['people_clearance']['samples'] > 100
-    for chain in ('scan_to_cmd_vel_latency', 'scan_via_obstacles_to_cmd_vel_latency'):
+    for chain in ('scan_to_cmd_vel_latency', 'scan_via_obstacles_to_cmd_vel_latency',
+                  'scan_to_obstacles_latency'):
         lat = m[chain]
         assert lat['samples'] > 200                 # ~10 scans per simulated second
         assert 0.0 < lat['p50_ms'] <= lat['p95_ms'] <= lat['max_ms'] < 5000.0
+    # the first stage of the chain takes part of it
+    assert m['scan_to_obstacles_latency']['p50_ms'] < \
+        m['scan_via_obstacles_to_cmd_vel_latency']['p50_ms']
+    # every process's CPU time, and no more than the machine's cores in all
+    assert set(m['cpu_s']) == set(m['processes']) | {'recorder (this process)'}
+    assert all(x > 0.0 for x in m['cpu_s'].values())
+    assert 0.0 < m['cpu_cores_used'] <= os.cpu_count()
     kinds = [e['text'] for e in m['events'] if e['kind'] == 'delivery']
     assert 'at_station: admin' in kinds and 'succeeded' in kinds
 

@@ -126,6 +126,12 @@ def test_walker_is_tracked_and_the_costmap_is_published(player):
     cells = np.asarray(grid.data, dtype=np.int8).reshape(grid.info.height, grid.info.width)
     assert (cells == 100).any() and (cells == 0).any()
     assert node.markers and node.markers[-1].markers[0].action == 3       # DELETEALL first
+    # the first stage of the scan -> cmd_vel latency: publication to published obstacles
+    node.spin_for(1.2)
+    values = {kv.key: kv.value for kv in node.diag[-1].status[0].values}
+    assert int(values['scan to obstacles samples']) >= len(node.obstacles) - 2
+    assert 0.0 < float(values['scan to obstacles p50_ms']) <= \
+        float(values['scan to obstacles p95_ms']) <= float(values['scan to obstacles max_ms'])
     assert proc.poll() is None
 
 

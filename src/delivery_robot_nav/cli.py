@@ -120,6 +120,7 @@ def _print_demo_report(report: dict, output) -> None:
     people = report.get('people_clearance', {})
     lat = report.get('scan_via_obstacles_to_cmd_vel_latency', {})
     lat_scan = report.get('scan_to_cmd_vel_latency', {})
+    lat_od = report.get('scan_to_obstacles_latency', {})
     rows = [('outcome', report['outcome']),
             ('delivered', ', '.join(report['delivered']) or '-'),
             ('failed', ', '.join(report['failed']) or '-'),
@@ -132,8 +133,12 @@ def _print_demo_report(report: dict, output) -> None:
                                    f"max {loc.get('max_m', float('nan')):.3f} m"),
             ('scan -> obstacles -> cmd_vel', f"p50 {lat.get('p50_ms', float('nan'))} ms, "
                                              f"p95 {lat.get('p95_ms', float('nan'))} ms"),
+            ('  of which scan -> obstacles', f"p50 {lat_od.get('p50_ms', float('nan'))} ms, "
+                                             f"p95 {lat_od.get('p95_ms', float('nan'))} ms"),
             ('scan -> cmd_vel (monitor)', f"p50 {lat_scan.get('p50_ms', float('nan'))} ms, "
                                           f"p95 {lat_scan.get('p95_ms', float('nan'))} ms"),
+            ('CPU', f"{report.get('cpu_cores_used')} cores: " + ', '.join(
+                f'{name} {x:.0f} s' for name, x in report.get('cpu_s', {}).items())),
             ('bag', f"{Path(output) / 'bag'} ({report['bag']['messages']} messages, MCAP)")]
     print()
     for k, v in rows:

@@ -48,9 +48,14 @@ class ChainLatency:
 
     def summary(self, chain: str) -> dict:
         """{'samples', 'p50_ms', 'p95_ms', 'max_ms'} over the kept samples of a chain."""
-        ms = np.asarray(self.samples[chain], dtype=float)
-        if not len(ms):
-            return {'samples': 0}
-        return {'samples': int(len(ms)), 'p50_ms': round(float(np.percentile(ms, 50)), 2),
-                'p95_ms': round(float(np.percentile(ms, 95)), 2),
-                'max_ms': round(float(ms.max()), 2)}
+        return latency_summary(self.samples[chain])
+
+
+def latency_summary(samples_ms) -> dict:
+    """{'samples', 'p50_ms', 'p95_ms', 'max_ms'} of latency samples in ms."""
+    ms = np.asarray(samples_ms, dtype=float)
+    if not len(ms):
+        return {'samples': 0}
+    return {'samples': int(len(ms)), 'p50_ms': round(float(np.percentile(ms, 50)), 2),
+            'p95_ms': round(float(np.percentile(ms, 95)), 2),
+            'max_ms': round(float(ms.max()), 2)}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import math
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -234,6 +235,15 @@ class DemoRecorder(Node):
         self.pub_initial.publish(msg)
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a running process so far (Linux /proc), or None."""
+    try:
+        fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
 def _stop(procs: dict[str, subprocess.Popen]):
     for p in procs.values():
         if p.poll() is None:
@@ -395,6 +405,10 @@ def run_demo(output: Path, stations: list[str], handover_time: float,
         if outcome != 'interrupted':
             spin_until(lambda: False, 1.5)
     finally:
+        # where the cores went: each process's CPU time before it stops (and the recorder's)
+        cpu = {name: _cpu_seconds(p.pid) for name, p in procs.items()}
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        cpu['recorder (this process)'] = usage.ru_utime + usage.ru_stime
         _stop(procs)
         for f in logs:
             f.close()
@@ -413,6 +427,9 @@ def run_demo(output: Path, stations: list[str], handover_time: float,
         'wall_time_s': round(wall, 2),
         'real_time_factor_achieved': round(rec.sim_time / wall, 2) if wall else None,
         **latency,
+        'cpu_s': {name: round(x, 1) for name, x in cpu.items() if x is not None},
+        'cpu_cores_used': round(sum(x for x in cpu.values() if x is not None) / wall, 2)
+        if wall else None,
         'bag': {'path': 'bag', 'storage': 'mcap', 'messages': sum(bag.counts.values()),
                 'topics': bag.counts},
         'diagnostics': rec.diagnostics,
@@ -430,12 +447,16 @@ def run_demo(output: Path, stations: list[str], handover_time: float,
 
 
 def _latency(diagnostics: dict) -> dict:
-    """Scan-to-cmd_vel latency from path following's last diagnostics (over the run)."""
+    """Scan-to-cmd_vel latency from path following's last diagnostics (over the run), and
+    its first stage, scan to published obstacles, from obstacle detection's."""
     pf = next((v for k, v in diagnostics.items() if 'path following' in k), {})
+    od = next((v for k, v in diagnostics.items() if 'obstacle detection' in k), {})
     out = {}
-    for label, key in (('scan to cmd_vel', 'scan_to_cmd_vel_latency'),
-                       ('scan via obstacles to cmd_vel', 'scan_via_obstacles_to_cmd_vel_latency')):
-        values = {k[len(label) + 1:]: v for k, v in pf.items() if k.startswith(label + ' ')}
-        if values:
-            out[key] = {k: float(v) if k != 'samples' else int(v) for k, v in values.items()}
+    for values, label, key in (
+            (pf, 'scan to cmd_vel', 'scan_to_cmd_vel_latency'),
+            (pf, 'scan via obstacles to cmd_vel', 'scan_via_obstacles_to_cmd_vel_latency'),
+            (od, 'scan to obstacles', 'scan_to_obstacles_latency')):
+        found = {k[len(label) + 1:]: v for k, v in values.items() if k.startswith(label + ' ')}
+        if found:
+            out[key] = {k: float(v) if k != 'samples' else int(v) for k, v in found.items()}
     return out

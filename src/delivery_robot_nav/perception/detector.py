@@ -49,6 +49,7 @@ class ScanResult:
     static: np.ndarray           # (k,) bool
     tracked: np.ndarray          # (k,) bool: given to the tracker
     seconds: dict = field(default_factory=dict)
+    _costmap_input: tuple | None = field(default=None, repr=False)   # for update_costmap
 
 
 class ObstacleDetector:
@@ -76,6 +77,16 @@ class ObstacleDetector:
     def on_scan(self, t: float, ranges: np.ndarray, angles: np.ndarray, pose,
                 angle_increment: float, range_min: float | None = None,
                 range_max: float | None = None) -> ScanResult:
+        """Tracks and costmap from one scan: `track` then `update_costmap`."""
+        result = self.track(t, ranges, angles, pose, angle_increment, range_min, range_max)
+        self.update_costmap(result)
+        return result
+
+    def track(self, t: float, ranges: np.ndarray, angles: np.ndarray, pose,
+              angle_increment: float, range_min: float | None = None,
+              range_max: float | None = None) -> ScanResult:
+        """The tracker's step for one scan; the costmap waits for `update_costmap(result)`
+        (a node publishes the tracks in between: they are what its consumers wait for)."""
         cfg = self.cfg
         clock = time.perf_counter
         t0 = clock()
@@ -108,13 +119,20 @@ class ObstacleDetector:
         moving = tracked.copy()
         moving[idx[self._still_detections(len(idx))]] = False
         on_object = np.concatenate([moving, [False]])[clusters.point_cluster]
+        result = ScanResult(tracks, clusters, ctr, static, tracked,
+                            {'clustering': t1 - t0, 'tracking': clock() - t1})
+        result._costmap_input = (t, pose, ranges, angles, rmin, rmax, pts.world, on_object)
+        return result
+
+    def update_costmap(self, result: ScanResult) -> None:
+        """The costmap from the scan `track` returned `result` for."""
+        t0 = time.perf_counter()
+        t, pose, ranges, angles, rmin, rmax, world, on_object = result._costmap_input
+        tracks = result.tracks
         hidden = tracks.time_since_update > 0.0
         discs = self.costmap.discs(tracks.xy[hidden], np.maximum(tracks.size[hidden, 0], 0.2) / 2)
-        self._update_costmap_lidar(t, pose, ranges, angles, rmin, rmax, pts.world,
-                                   on_object, discs)
-        t3 = clock()
-        return ScanResult(tracks, clusters, ctr, static, tracked,
-                          {'clustering': t1 - t0, 'tracking': t2 - t1, 'costmap': t3 - t2})
+        self._update_costmap_lidar(t, pose, ranges, angles, rmin, rmax, world, on_object, discs)
+        result.seconds['costmap'] = time.perf_counter() - t0
 
     def _still_detections(self, m: int) -> np.ndarray:
         """Per detection of the last tracker update: its track is confirmed and slower

@@ -19,12 +19,14 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from nav_msgs.msg import OccupancyGrid, Odometry
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
+from rclpy.subscription import MessageInfo
 from sensor_msgs.msg import CameraInfo, Image, LaserScan
 from visualization_msgs.msg import MarkerArray
 
 from delivery_robot_msgs.msg import TrackedObstacleArray
 from delivery_robot_nav.common import conversions as conv
 from delivery_robot_nav.common.geometry import wrap_angle
+from delivery_robot_nav.common.latency import latency_summary
 from delivery_robot_nav.common.maps import load_map
 from delivery_robot_nav.common.paths import share_path
 from delivery_robot_nav.common.ros_params import declare_parameters
@@ -96,6 +98,9 @@ class ObstacleDetectionNode(Node):
         self.rejected: dict[str, int] = {}
         self.last_input: dict[str, float] = {}          # input -> wall time of the last one
         self.timing = {'scan': deque(maxlen=200), 'depth': deque(maxlen=200)}
+        # wall ms from a scan's publication (DDS source timestamp) to its obstacles' (the
+        # first stage of path following's scan -> obstacles -> cmd_vel), over the run
+        self.scan_to_obstacles: deque = deque(maxlen=20_000)
         self._last_costmap = -math.inf
         if v['use_map_topic']:
             latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
@@ -157,7 +162,7 @@ class ObstacleDetectionNode(Node):
             return
         self.camera = CameraModel(w, h, fx, fy, cx, cy)
 
-    def on_scan(self, msg: LaserScan):
+    def on_scan(self, msg: LaserScan, info: MessageInfo):
         self.last_input['scan'] = time.monotonic()
         if self.detector is None:
             self.reject('scan: no map yet')
@@ -175,10 +180,12 @@ class ObstacleDetectionNode(Node):
             self.reject('scan: no pose at its stamp' if self.poses.items else 'scan: no pose yet')
             return
         t0 = time.perf_counter()
-        result = self.detector.on_scan(t, ranges, angles, pose, msg.angle_increment,
-                                       msg.range_min, msg.range_max)
+        result = self.detector.track(t, ranges, angles, pose, msg.angle_increment,
+                                     msg.range_min, msg.range_max)
         obstacles = conv.tracked_obstacles_msg(result.tracks, self.frame, t)
-        self.pub_obstacles.publish(obstacles)
+        self.pub_obstacles.publish(obstacles)           # first: path following waits for it
+        self.scan_to_obstacles.append((time.time_ns() - info['source_timestamp']) * 1e-6)
+        self.detector.update_costmap(result)
         if self.values['publish_markers']:
             self.pub_markers.publish(conv.obstacle_markers_msg(obstacles))
         if t - self._last_costmap >= 1.0 / self.values['costmap_rate_hz'] - 1e-6 or \
@@ -243,6 +250,9 @@ class ObstacleDetectionNode(Node):
                 ms = np.array(times) * 1e3
                 values += [KeyValue(key=f'{name} ms median', value=f'{np.median(ms):.2f}'),
                            KeyValue(key=f'{name} ms max', value=f'{ms.max():.2f}')]
+        if self.scan_to_obstacles:
+            values += [KeyValue(key=f'scan to obstacles {k}', value=str(x))
+                       for k, x in latency_summary(self.scan_to_obstacles).items()]
         if self.detector is not None:
             values.append(KeyValue(key='tracks', value=str(len(self.detector.tracker.tracks))))
         values += [KeyValue(key=f'rejected: {k}', value=str(n))
