@@ -7,11 +7,14 @@ returns the command it allows, with the reason.
 - stop: a point inside the footprint grown by `stop_margin` -> no forward or backward
   motion (turning in place stays allowed unless the turn itself would hit: see approach);
 - slowdown: a point inside the footprint grown by `slowdown_margin` that the commanded
-  motion does not take the footprint away from -> speed scaled by `slowdown_ratio`.
-  Slowing down only helps against what the robot moves towards: a walker behind it, or
+  motion brings the footprint nearer to -> speed scaled by `slowdown_ratio`. Slowing down
+  only helps against what the robot moves towards: a walker behind it, beside it, or
   beside a corner that the turn swings away from them, would be kept in the robot's way
   by it (the role of Nav2's velocity-dependent slow-down polygons; until 2026-11-30 the
-  zone went all round, then all round but the strip straight behind);
+  zone went all round, then all round but what the motion takes the footprint away
+  from; until 2026-12-01 it held points beside the robot, whose distance going straight
+  does not change: trip seed 91, a walker turning across the walkway into the side of
+  the robot overtaking it, slowed it down in their way);
 - approach: the footprint swept along the commanded (v, w) for `time_horizon` seconds (in
   `time_step` steps, each a transform of all points at once): if it would touch a point
   after t seconds, the command is scaled by t / time_horizon, so the robot always keeps at
@@ -113,10 +116,10 @@ class CollisionMonitor:
             state, reason = APPROACH, f'collision in {ttc:.1f} s at the commanded velocity'
         in_slow = self._contains(self.slow_zone, pts[:, 0], pts[:, 1])
         if in_slow.any():
-            # slowing down only helps against what the motion brings nearer: what it
-            # takes the footprint away from (behind it going forward, beside a corner
-            # that the turn swings the other way) is left out
-            in_slow[in_slow] = ~self.receding(v, w, pts[in_slow])
+            # slowing down only helps against what the motion brings nearer: what is
+            # behind, beside, or beside a corner that the turn swings the other way is
+            # left out
+            in_slow[in_slow] = self.approaching(v, w, pts[in_slow])
         if in_slow.sum() >= cfg.min_points and cfg.slowdown_ratio < scale:
             scale = cfg.slowdown_ratio
             state, reason = SLOWDOWN, (f'obstacle within {cfg.slowdown_margin} m of the '
@@ -131,14 +134,14 @@ class CollisionMonitor:
         x0, y0, x1, y1 = box
         return (x > x0) & (x < x1) & (y > y0) & (y < y1)
 
-    def receding(self, v: float, w: float, points: np.ndarray, dt: float = 0.1) -> np.ndarray:
-        """Which points (n, 2) moving at (v, w) for dt takes the footprint away from (by
+    def approaching(self, v: float, w: float, points: np.ndarray, dt: float = 0.1) -> np.ndarray:
+        """Which points (n, 2) moving at (v, w) for dt brings the footprint nearer to (by
         more than a millimetre): standing still, none."""
         pts = np.asarray(points, dtype=float).reshape(-1, 2)
         if not len(pts) or (abs(v) < 1e-6 and abs(w) < 1e-6):
             return np.zeros(len(pts), dtype=bool)
         d0, d1 = self._distances_before_after(v, w, pts, dt)
-        return d1 > d0 + 1e-3
+        return d1 < d0 - 1e-3
 
     def _distances_before_after(self, v, w, pts, dt):
         """Distances from the footprint to the points now and after moving at (v, w)

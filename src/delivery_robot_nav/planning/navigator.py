@@ -609,15 +609,17 @@ class Navigator:
 
     def _nearest_distance(self, pts: np.ndarray) -> float:
         """Distance (m) from the footprint's bounding box to the nearest scan point within
-        the proximity distance that the robot's motion (the last command sent) does not
-        take it away from: slowing down for what is behind it, or beside a corner that
-        its turn swings away, would keep it in the way of whoever is there."""
+        the proximity distance that the robot's motion (the last command sent; standing:
+        going straight ahead) brings it nearer to: slowing down for what is behind it,
+        beside it, or beside a corner that its turn swings away, would keep it in the way
+        of whoever is there."""
         if pts is None or not len(pts):
             return math.inf
         d = np.hypot(*np.maximum(np.maximum(self._fp_lo - pts, pts - self._fp_hi), 0.0).T)
         near = d < self.cfg.controller.proximity_distance
         if near.any():
-            near[near] = ~self.monitor.receding(*self._sent, pts[near])
+            motion = self._sent if any(abs(x) > 1e-6 for x in self._sent) else (1.0, 0.0)
+            near[near] = self.monitor.approaching(*motion, pts[near])
         return float(d[near].min()) if near.any() else math.inf
 
     @property
