@@ -1,7 +1,5 @@
 """localization over real DDS: recorded sensor messages in, estimate, tf and diagnostics out."""
 import math
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -15,7 +13,7 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Imu, LaserScan, NavSatFix
 from tf2_msgs.msg import TFMessage
 
-from ros_helpers import set_double_parameter
+from ros_helpers import node_process, ros_node, set_double_parameter
 
 from delivery_robot_nav.common import conversions as conv
 from delivery_robot_nav.sim.core import Simulator
@@ -64,16 +62,9 @@ class Player(Node):
 
 @pytest.fixture(scope='module')
 def player():
-    proc = subprocess.Popen([sys.executable, '-m', 'delivery_robot_nav.localization.node'],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    rclpy.init()
-    node = Player()
-    yield node, proc
-    node.destroy_node()
-    rclpy.shutdown()
-    proc.terminate()
-    out, _ = proc.communicate(timeout=20)
-    assert proc.returncode == 0, out
+    with node_process('delivery_robot_nav.localization.node') as proc, \
+            ros_node(Player) as node:
+        yield node, proc
 
 
 def test_estimate_tf_and_diagnostics_from_recorded_sensors(player):

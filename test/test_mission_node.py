@@ -14,6 +14,7 @@ from rclpy.action import ActionClient
 from rclpy.node import Node
 from std_msgs.msg import Empty, String
 
+from ros_helpers import node_process, ros_node
 from delivery_robot_msgs.action import Deliver
 from delivery_robot_msgs.msg import DeliveryStatus, NavigationStatus
 from delivery_robot_nav.mission.config import NODE_NAME
@@ -70,20 +71,15 @@ class FakePathFollowing(Node):
         return future.result()
 
 
-def start_mission(store, *extra):
-    return subprocess.Popen(
-        [sys.executable, '-m', 'delivery_robot_nav.mission.node', '--ros-args',
-         '-p', f'store_file:={store}', '-p', 'handover_time:=0.5', '-p', 'rate_hz:=10.0',
-         *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def start_mission(store):
+    return node_process('delivery_robot_nav.mission.node', '-p', f'store_file:={store}',
+                        '-p', 'handover_time:=0.5', '-p', 'rate_hz:=10.0', stop=signal.SIGINT)
 
 
 @pytest.fixture(scope='module')
 def ros():
-    rclpy.init()
-    node = FakePathFollowing()
-    yield node
-    node.destroy_node()
-    rclpy.shutdown()
+    with ros_node(FakePathFollowing) as node:
+        yield node
 
 
 @pytest.fixture
@@ -91,16 +87,13 @@ def mission(ros, tmp_path):
     """A mission node with a fresh store; the fake's records cleared."""
     ros.goals.clear(), ros.status.clear(), ros.feedback.clear()
     ros.goal, ros.cancels = None, 0
-    proc = start_mission(tmp_path / 'deliveries.sqlite')
-    # A fresh client per node: one kept from the previous test can still count the gone
-    # node's server as matched, and a goal sent to it is lost.
-    ros.client = ActionClient(ros, Deliver, 'deliver')
-    assert ros.client.wait_for_server(timeout_sec=60.0), 'the mission node did not come up'
-    yield proc, tmp_path / 'deliveries.sqlite'
-    if proc.poll() is None:                     # (the restart test kills it itself)
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=20)
-        assert proc.returncode == 0, out
+    with start_mission(tmp_path / 'deliveries.sqlite') as proc:
+        # A fresh client per node: one kept from the previous test can still count the
+        # gone node's server as matched, and a goal sent to it is lost.
+        ros.client = ActionClient(ros, Deliver, 'deliver')
+        assert ros.client.wait_for_server(timeout_sec=60.0), 'the mission node did not come up'
+        yield proc, tmp_path / 'deliveries.sqlite'
+    # (stopped with SIGINT, exit 0 checked; the restart test kills it itself)
     ros.client.destroy()
     # the next test's node must not be mistaken for this one: wait until it has left
     gone = lambda: NODE_NAME not in ros.get_node_names()
@@ -157,8 +150,7 @@ def test_a_delivery_survives_killing_and_restarting_the_node(ros, mission):
     proc.send_signal(signal.SIGKILL)                            # no chance to tidy up
     proc.wait(timeout=10)
     sent_before = list(ros.goals)
-    restarted = start_mission(store)
-    try:
+    with start_mission(store) as restarted:
         done = lambda: any(s.delivery_id == 'd4' and s.state == DeliveryStatus.STATE_SUCCEEDED
                            for s in ros.status)
         assert ros.spin_until(done, 40), 'the restarted node did not finish the delivery'
@@ -167,11 +159,7 @@ def test_a_delivery_survives_killing_and_restarting_the_node(ros, mission):
         # it picked up at the leg it was on (physics: sent again, or, when path following
         # is seen finishing it first, taken as done), then arts; library not again
         assert ros.goals[len(sent_before):] in (['physics', 'arts'], ['arts'])
-    finally:
-        restarted.send_signal(signal.SIGINT)
-        out, _ = restarted.communicate(timeout=20)
-    assert restarted.returncode == 0, out
-    assert 'resuming d4' in out
+    assert 'resuming d4' in restarted.stdout_text
 
 
 def test_the_command_line_enqueues_a_delivery_and_follows_it(ros, mission):

@@ -3,8 +3,6 @@ obstacles, the local costmap, markers and diagnostics out; bad inputs counted, a
 parameter refused with a reason."""
 import dataclasses
 import math
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -18,7 +16,7 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, LaserScan
 from visualization_msgs.msg import MarkerArray
 
-from ros_helpers import set_double_parameter
+from ros_helpers import node_process, ros_node, set_double_parameter
 
 from delivery_robot_msgs.msg import TrackedObstacle, TrackedObstacleArray
 from delivery_robot_nav.common import conversions as conv
@@ -80,21 +78,15 @@ class Player(Node):
 
 @pytest.fixture(scope='module')
 def player():
-    proc = subprocess.Popen([sys.executable, '-m', 'delivery_robot_nav.perception.node'],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    rclpy.init()
-    node = Player()
-    assert node.params.wait_for_service(timeout_sec=60.0), 'obstacle_detection did not come up'
-    deadline = time.monotonic() + 20.0
-    while time.monotonic() < deadline and any(
-            p.get_subscription_count() == 0 for p in node.pubs.values()):
-        node.spin_for(0.1)
-    yield node, proc
-    node.destroy_node()
-    rclpy.shutdown()
-    proc.terminate()
-    out, _ = proc.communicate(timeout=20)
-    assert proc.returncode == 0, out
+    with node_process('delivery_robot_nav.perception.node') as proc, \
+            ros_node(Player) as node:
+        assert node.params.wait_for_service(timeout_sec=60.0), \
+            'obstacle_detection did not come up'
+        deadline = time.monotonic() + 20.0
+        while time.monotonic() < deadline and any(
+                p.get_subscription_count() == 0 for p in node.pubs.values()):
+            node.spin_for(0.1)
+        yield node, proc
 
 
 def test_walker_is_tracked_and_the_costmap_is_published(player):

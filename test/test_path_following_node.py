@@ -7,8 +7,6 @@ across the way -> the robot stops before touching it; bad goals and a bad parame
 refused with a reason."""
 import dataclasses
 import math
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -22,7 +20,7 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import LaserScan
 from std_msgs.msg import Empty, String
 
-from ros_helpers import set_double_parameter
+from ros_helpers import node_process, ros_node, set_double_parameter
 
 from delivery_robot_msgs.msg import NavigationStatus, TrackedObstacleArray
 from delivery_robot_nav.common import conversions as conv
@@ -137,21 +135,14 @@ def wall_points(shape: Shape) -> np.ndarray:
 
 @pytest.fixture(scope='module')
 def harness():
-    proc = subprocess.Popen([sys.executable, '-m', 'delivery_robot_nav.planning.node'],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    rclpy.init()
-    node = ClosedLoop()
-    assert node.params.wait_for_service(timeout_sec=60.0), 'path_following did not come up'
-    deadline = time.monotonic() + 20.0
-    while time.monotonic() < deadline and (node.pub_odom.get_subscription_count() == 0 or
-                                           node.pub_goal.get_subscription_count() == 0):
-        rclpy.spin_once(node, timeout_sec=0.1)
-    yield node, proc
-    node.destroy_node()
-    rclpy.shutdown()
-    proc.terminate()
-    out, _ = proc.communicate(timeout=20)
-    assert proc.returncode == 0, out
+    with node_process('delivery_robot_nav.planning.node') as proc, \
+            ros_node(ClosedLoop) as node:
+        assert node.params.wait_for_service(timeout_sec=60.0), 'path_following did not come up'
+        deadline = time.monotonic() + 20.0
+        while time.monotonic() < deadline and (node.pub_odom.get_subscription_count() == 0 or
+                                               node.pub_goal.get_subscription_count() == 0):
+            rclpy.spin_once(node, timeout_sec=0.1)
+        yield node, proc
 
 
 def wait_status(node, predicate, seconds):

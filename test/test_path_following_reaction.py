@@ -2,8 +2,6 @@
 the control timer's next tick. With the control rate at 1 Hz, obstacles published 0.55-0.6 s
 after a command would wait 0.4-0.45 s for the timer's next one; the node runs a cycle when
 they arrive (unless one ran within a tenth of a period)."""
-import subprocess
-import sys
 import time
 
 import pytest
@@ -13,6 +11,7 @@ from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 
+from ros_helpers import node_process, ros_node
 from delivery_robot_msgs.msg import TrackedObstacleArray
 from delivery_robot_nav.common import conversions as conv
 
@@ -43,21 +42,13 @@ class Driver(Node):
 
 @pytest.fixture
 def driver():
-    proc = subprocess.Popen([sys.executable, '-m', 'delivery_robot_nav.planning.node',
-                             '--ros-args', '-p', 'control_rate_hz:=1.0'],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    rclpy.init()
-    node = Driver()
-    deadline = time.monotonic() + 60.0
-    while time.monotonic() < deadline and (node.pub_goal.get_subscription_count() == 0 or
-                                           node.pub_obstacles.get_subscription_count() == 0):
-        node.spin_for(0.1)
-    yield node
-    node.destroy_node()
-    rclpy.shutdown()
-    proc.terminate()
-    out, _ = proc.communicate(timeout=20)
-    assert proc.returncode == 0, out
+    with node_process('delivery_robot_nav.planning.node', '-p', 'control_rate_hz:=1.0'), \
+            ros_node(Driver) as node:
+        deadline = time.monotonic() + 60.0
+        while time.monotonic() < deadline and (node.pub_goal.get_subscription_count() == 0 or
+                                               node.pub_obstacles.get_subscription_count() == 0):
+            node.spin_for(0.1)
+        yield node
 
 
 def test_a_command_follows_fresh_obstacles_at_once(driver):

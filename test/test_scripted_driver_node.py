@@ -1,7 +1,5 @@
 """scripted_driver over real DDS: commands, safety stop on a stale scan, route completion."""
 import math
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -14,6 +12,7 @@ from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import LaserScan
 
+from ros_helpers import node_process, ros_node
 from delivery_robot_msgs.msg import DeliveryStatus
 from delivery_robot_nav.common.conversions import planar_pose, scan_msg
 from delivery_robot_nav.sim.sensors import ScanReading
@@ -61,17 +60,9 @@ def robot(repo, tmp_path_factory):
     params['scripted_driver']['ros__parameters'].update(pose_timeout=2.0, scan_timeout=2.0)
     path = tmp_path_factory.mktemp('driver') / 'demo.yaml'
     path.write_text(yaml.safe_dump(params))
-    proc = subprocess.Popen([sys.executable, '-m', 'delivery_robot_nav.demo.node', '--ros-args',
-                             '--params-file', str(path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    rclpy.init()
-    node = FakeRobot()
-    yield node
-    node.destroy_node()
-    rclpy.shutdown()
-    proc.terminate()
-    out, _ = proc.communicate(timeout=15)
-    assert proc.returncode == 0, out
+    with node_process('delivery_robot_nav.demo.node', '--params-file', str(path)), \
+            ros_node(FakeRobot) as node:
+        yield node
 
 
 def wait_for(robot, condition, seconds, **pose):

@@ -1,7 +1,5 @@
 """sim_node over real DDS: a separate process, real messages, loopback-only discovery."""
 import math
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -15,6 +13,7 @@ from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Imu, LaserScan, NavSatFix
 from tf2_msgs.msg import TFMessage
 
+from ros_helpers import node_process, ros_node
 from delivery_robot_nav.common.conversions import from_time, scan_arrays
 from simhelpers import WALL
 
@@ -65,24 +64,16 @@ def sim_process(tmp_path_factory):
     world = tmp_path_factory.mktemp('world') / 'wall.sdf'
     world.write_text('<?xml version="1.0"?><sdf version="1.9"><world name="w">'
                      + WALL.format(x=10.0) + '</world></sdf>')
-    proc = subprocess.Popen(
-        [sys.executable, '-m', 'delivery_robot_nav.sim.node', '--ros-args',
-         '-p', f'world_file:={world}', '-p', 'real_time_factor:=3.0', '-p', 'start_x:=0.0',
-         '-p', 'start_y:=0.0', '-p', 'start_yaw:=0.0', '-p', 'depth_camera.enabled:=false'],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    yield proc
-    proc.terminate()
-    out, _ = proc.communicate(timeout=15)
-    assert proc.returncode in (0, -15), out
+    with node_process('delivery_robot_nav.sim.node', '-p', f'world_file:={world}',
+                      '-p', 'real_time_factor:=3.0', '-p', 'start_x:=0.0', '-p', 'start_y:=0.0',
+                      '-p', 'start_yaw:=0.0', '-p', 'depth_camera.enabled:=false') as proc:
+        yield proc
 
 
 @pytest.fixture(scope='module')
 def probe(sim_process):
-    rclpy.init()
-    node = Probe()
-    yield node
-    node.destroy_node()
-    rclpy.shutdown()
+    with ros_node(Probe) as node:
+        yield node
 
 
 def test_robot_side_topics_arrive(probe, sim_process):

@@ -19,14 +19,13 @@ from __future__ import annotations
 import math
 import sqlite3
 import sys
-import threading
 import time
 from collections import deque
 from pathlib import Path
 
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
-from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
+from rclpy.task import Future
 from std_msgs.msg import Empty, String
 
 from delivery_robot_msgs.action import Deliver
@@ -61,7 +60,6 @@ class MissionNode(Node):
         self.store = DeliveryStore(Path(v['store_file']).expanduser())
         self.seq = MissionSequencer(graph.stations, v['depot_station'], self.store,
                                     v['handover_time'], v['leg_attempts'], v['ack_timeout'])
-        self.lock = threading.Lock()
         self.nav: NavReport | None = None
         self.goal_ids: set[str] = set()             # ids with an action goal waiting
         self.finished: dict[str, object] = {}      # and how they ended
@@ -69,16 +67,14 @@ class MissionNode(Node):
         self.last_key = None
         self.last_status_t = -math.inf
         self.last_error = ''
-        group = ReentrantCallbackGroup()
+        self.ticks: list[Future] = []               # what waits for the next tick
         self.pub_goal = self.create_publisher(String, 'path_following/goal_station', 10)
         self.pub_cancel = self.create_publisher(Empty, 'path_following/cancel', 10)
         self.pub_status = self.create_publisher(DeliveryStatus, 'delivery_status', 10)
-        self.create_subscription(NavigationStatus, 'path_following/status', self.on_nav, 20,
-                                 callback_group=group)
+        self.create_subscription(NavigationStatus, 'path_following/status', self.on_nav, 20)
         self.server = ActionServer(self, Deliver, 'deliver', self.execute,
-                                   goal_callback=self.on_goal, cancel_callback=self.on_cancel,
-                                   callback_group=group)
-        self.create_timer(1.0 / v['rate_hz'], self.tick, callback_group=group)
+                                   goal_callback=self.on_goal, cancel_callback=self.on_cancel)
+        self.create_timer(1.0 / v['rate_hz'], self.tick)
         resumed = [d.delivery_id for d in self.seq.queue]
         self.get_logger().info(
             f'{len(graph.stations)} stations, depot "{v["depot_station"]}", store '
@@ -92,21 +88,19 @@ class MissionNode(Node):
         state = _NAV_STATES.get(msg.state)
         if state is None:            # idle: no goal
             return
-        with self.lock:
-            self.nav = NavReport(msg.goal, state, msg.reason, float(msg.distance_remaining),
-                                 self.now())
+        self.nav = NavReport(msg.goal, state, msg.reason, float(msg.distance_remaining),
+                             self.now())
 
     def on_goal(self, request: Deliver.Goal) -> GoalResponse:
-        with self.lock:
-            try:
-                d = self.seq.accept(request.delivery_id, list(request.stations),
-                                    request.return_to_depot, self.now())
-            except (MissionError, StoreError, sqlite3.Error) as e:
-                self.last_error = str(e)
-                self.get_logger().warning(f'delivery refused: {e}')
-                self._publish_status(force=True)
-                return GoalResponse.REJECT
-            self.goal_ids.add(d.delivery_id)
+        try:
+            d = self.seq.accept(request.delivery_id, list(request.stations),
+                                request.return_to_depot, self.now())
+        except (MissionError, StoreError, sqlite3.Error) as e:
+            self.last_error = str(e)
+            self.get_logger().warning(f'delivery refused: {e}')
+            self._publish_status(force=True)
+            return GoalResponse.REJECT
+        self.goal_ids.add(d.delivery_id)
         self.get_logger().info(f'delivery "{d.delivery_id}" accepted: {", ".join(d.stations)}'
                                + (' and back' if d.return_to_depot else ''))
         return GoalResponse.ACCEPT
@@ -116,12 +110,13 @@ class MissionNode(Node):
 
     # ------------------------------------------------------------------ the loop
     def tick(self):
-        with self.lock:
-            orders = self.seq.step(self.now(), self.nav)
-            for o in orders:
-                self._carry_out(o)
-            self._collect_finished()
-            self._publish_status()
+        for o in self.seq.step(self.now(), self.nav):
+            self._carry_out(o)
+        self._collect_finished()
+        self._publish_status()
+        waiting, self.ticks = self.ticks, []
+        for f in waiting:
+            f.set_result(None)
 
     def _collect_finished(self):
         for d in self.seq.take_finished():
@@ -141,31 +136,35 @@ class MissionNode(Node):
         elif order.kind == 'cancel':
             self.pub_cancel.publish(Empty())
 
-    def execute(self, goal_handle):
-        """Runs (in its own thread of the executor) until the delivery ends."""
+    async def execute(self, goal_handle):
+        """A coroutine the executor resumes after each tick, until the delivery ends (the
+        node spins in one thread: a MultiThreadedExecutor costs rclpy 9 most of a core on
+        a 100 Hz /clock, rclpy#1452, and a thread sleeping in a loop per goal is not
+        needed when the tick says when something may have changed)."""
         delivery_id = goal_handle.request.delivery_id
         last_feedback = None
         while True:
-            with self.lock:
+            done = self.finished.pop(delivery_id, None)
+            if done is None and goal_handle.is_cancel_requested:
+                try:
+                    for o in self.seq.cancel(delivery_id, 'canceled by the client'):
+                        self._carry_out(o)
+                except MissionError:
+                    pass                           # finished meanwhile
+                self._collect_finished()
                 done = self.finished.pop(delivery_id, None)
-                if done is None and goal_handle.is_cancel_requested:
-                    try:
-                        for o in self.seq.cancel(delivery_id, 'canceled by the client'):
-                            self._carry_out(o)
-                    except MissionError:
-                        pass                           # finished meanwhile
-                    self._collect_finished()
-                    done = self.finished.pop(delivery_id, None)
-                feedback = self._feedback(delivery_id) if done is None else None
             if done is not None:
                 break
+            feedback = self._feedback(delivery_id)
             if feedback is not None:
                 key = (feedback.current_station, feedback.stations_completed,
                        round(feedback.distance_remaining, 0))
                 if key != last_feedback:
                     goal_handle.publish_feedback(feedback)
                     last_feedback = key
-            time.sleep(0.1)
+            tick = Future()
+            self.ticks.append(tick)
+            await tick
         result = Deliver.Result(success=done.state == SUCCEEDED,
                                 completed_stations=list(done.completed),
                                 failed_stations=list(done.failed), message=done.message)
@@ -238,7 +237,7 @@ class MissionNode(Node):
 
 
 def main(args=None):
-    return run_node(MissionNode, NODE_NAME, args, multithreaded=True)
+    return run_node(MissionNode, NODE_NAME, args)
 
 
 if __name__ == '__main__':
