@@ -391,3 +391,56 @@ def test_a_guess_about_a_walker_ahead_does_not_slow_the_robot_into_one_crossing_
     ctrl.reset_motion(v=0.7)
     ahead = Obstacles(people[1:, :2], people[1:, 2:], np.array([0.28]))
     assert ctrl._yield_speed(np.zeros(2), 10.0, 1.4, ahead) < 0.7
+
+
+def _overtaking(walker_speed, margin, lateral=1.8, seconds=20.0):
+    """The robot (limit 1.4 m/s) drives east behind a walker going east 3 m ahead in the
+    lane `lateral` m to its left; returns the log and the walker's x over time."""
+    cfg = ControllerConfig(overtake_margin=margin, overtake_lateral=1.6)
+    ctrl = PathController(cfg)
+    ctrl.set_path(np.array([[0.0, 0.0], [60.0, 0.0]]), np.array([1.4]))
+    ctrl.reset_motion(1.4)
+    walker = np.array([[0.35 + 3.0, lateral, walker_speed, 0.0]])
+    _, log = drive(ctrl, (0.0, 0.0, 0.0), seconds, walker, people_radius=0.25)
+    return cfg, log
+
+
+def test_a_walker_the_robot_cannot_pass_decisively_is_followed_with_a_stopping_gap():
+    """A walker who may turn across the walkway: overtaking them only 0.3 m/s faster keeps
+    the robot for seconds where a turn meets it (trips 91, 168); it follows instead."""
+    cfg, log = _overtaking(1.1, margin=0.4)
+    x = np.array([row[1] for row in log])
+    walker_x = np.array([3.35 + 1.1 * row[0] for row in log])
+    front_gap = walker_x - 0.25 - (x + 0.35)             # front to the walker's disc
+    assert front_gap.min() > 0.0                         # never drew level
+    late = np.array([row[0] for row in log]) > 10.0
+    assert np.array([row[4] for row in log])[late] == pytest.approx(1.1, abs=0.05)
+    need = 1.1 ** 2 / cfg.max_decel + cfg.yield_clearance
+    assert front_gap[late].min() >= need - 0.1
+    assert any(row[7] == 'following a person (too slow to overtake)' for row in log)
+    # off (margin 0): it overtakes at its limit, as before
+    _, log = _overtaking(1.1, margin=0.0)
+    assert log[-1][1] > 3.35 + 1.1 * log[-1][0] + 2.0
+    assert max(row[4] for row in log) == pytest.approx(1.4, abs=0.01)
+
+
+def test_a_slow_walker_is_overtaken_at_the_limit_and_a_far_or_oncoming_one_is_not_followed():
+    _, log = _overtaking(0.9, margin=0.4)                # 0.5 m/s slower: overtaken
+    assert min(row[4] for row in log) == pytest.approx(1.4, abs=0.01)
+    assert log[-1][1] > 3.35 + 0.9 * log[-1][0] + 2.0
+    _, log = _overtaking(1.1, margin=0.4, lateral=2.5)   # 2.0 m off the side: not counted
+    assert min(row[4] for row in log) == pytest.approx(1.4, abs=0.01)
+    _, log = _overtaking(-1.1, margin=0.4, seconds=5.0)  # coming the other way: met
+    assert all(row[7] != 'following a person (too slow to overtake)' for row in log)
+
+
+def test_a_walker_already_beside_the_front_is_not_followed():
+    """Slowing down beside someone keeps the robot in their way longer."""
+    cfg = ControllerConfig(overtake_margin=0.4, overtake_lateral=1.6)
+    ctrl = PathController(cfg)
+    ctrl.set_path(np.array([[0.0, 0.0], [60.0, 0.0]]), np.array([1.4]))
+    ctrl.reset_motion(1.4)
+    beside = Obstacles(np.array([[0.2, 1.8]]), np.array([[1.1, 0.0]]), np.array([0.25]))
+    assert ctrl._follow_speed(np.zeros(2), 0.0, 1.4, beside) == math.inf
+    ahead = Obstacles(np.array([[1.5, 1.8]]), np.array([[1.1, 0.0]]), np.array([0.25]))
+    assert ctrl._follow_speed(np.zeros(2), 0.0, 1.4, ahead) < 1.1

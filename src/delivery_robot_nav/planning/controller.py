@@ -22,7 +22,9 @@ and the tracked obstacles:
    going on ahead of someone walking up behind); and before a junction of the route
    graph, when going through it would not keep the clearance to someone (over the whole
    crossing), the robot waits with its front `junction_stop_distance` short of its
-   centre, not in it;
+   centre, not in it; a walker ahead going its way, near its side, that it cannot pass
+   `overtake_margin` faster is followed (a walker may turn across: overtake decisively
+   or not at all);
 4. angular rate v * curvature; at the start, or when the path turns behind it, the robot
    first rotates in place towards the lookahead point (not while someone walks within
    `yield_clearance` of the disc its corners sweep);
