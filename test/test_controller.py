@@ -444,3 +444,73 @@ def test_a_walker_already_beside_the_front_is_not_followed():
     assert ctrl._follow_speed(np.zeros(2), 0.0, 1.4, beside) == math.inf
     ahead = Obstacles(np.array([[1.5, 1.8]]), np.array([[1.1, 0.0]]), np.array([0.25]))
     assert ctrl._follow_speed(np.zeros(2), 0.0, 1.4, ahead) < 1.1
+
+
+def _meeting(room, seconds=10.0, walker_lateral=1.8):
+    """The robot (1.4 m/s) meets a walker coming the other way in the lane
+    `walker_lateral` m to its left; the offset room is `room` every cycle. Returns the
+    log (pose, command) and the walker's (x, y) at each row."""
+    cfg = ControllerConfig(pass_offset=0.6, pass_gap=2.0)
+    ctrl = PathController(cfg)
+    ctrl.set_path(np.array([[0.0, 0.0], [40.0, 0.0]]), np.array([1.4]))
+    ctrl.reset_motion(1.4)
+    pose = np.array([0.0, 0.0, 0.0])
+    rows = []
+    for k in range(int(seconds / DT)):
+        walker = np.array([[12.0 - 1.1 * k * DT, walker_lateral]])
+        ctrl.set_offset_room(*room)
+        cmd = ctrl.compute(pose, DT, Obstacles(walker, np.array([[-1.1, 0.0]]),
+                                               np.array([0.25])))
+        rows.append((pose.copy(), cmd, walker[0]))
+        pose[0] += cmd.v * math.cos(pose[2]) * DT
+        pose[1] += cmd.v * math.sin(pose[2]) * DT
+        pose[2] = math.remainder(pose[2] + cmd.w * DT, 2 * math.pi)
+    return cfg, rows
+
+
+def test_passes_an_oncoming_walker_wider_where_there_is_room_and_comes_back():
+    cfg, rows = _meeting((-1.0, 1.0))
+    y = np.array([r[0][1] for r in rows])
+    # abreast of the walker: moved away from them (right), by about the whole offset
+    abreast = [i for i, r in enumerate(rows) if abs(r[0][0] - r[2][0]) < 0.5]
+    assert abreast and y[abreast].max() < -0.45
+    assert y.min() >= -cfg.pass_offset - 0.05
+    # sideways no faster than pass_offset_rate per metre (plus pure pursuit's overshoot)
+    x = np.array([r[0][0] for r in rows])
+    assert np.max(np.abs(np.diff(y)) / np.maximum(np.diff(x), 1e-6)) < 2 * cfg.pass_offset_rate
+    # the speed is not given up for it
+    assert min(r[1].v for r in rows) == pytest.approx(1.4, abs=0.02)
+    # once past, back on the path
+    assert abs(y[-1]) < 0.1 and rows[-1][1].offset == 0.0
+    assert max(abs(r[0][2]) for r in rows) < 0.35       # a gentle swerve, not a turn
+
+
+def test_passes_wider_only_within_the_room_it_is_given():
+    _, rows = _meeting((0.0, 1.0))                        # nothing free on the right
+    assert max(abs(r[0][1]) for r in rows) < 0.05
+    _, rows = _meeting((-0.3, 1.0))
+    assert min(r[0][1] for r in rows) > -0.35
+    # and someone already far enough off is not swerved for
+    _, rows = _meeting((-1.0, 1.0), walker_lateral=3.0)
+    assert max(abs(r[0][1]) for r in rows) < 0.05
+
+
+def test_someone_standing_near_the_way_ahead_is_passed_slowly_not_stopped_for():
+    """Walkers slow down and stand to turn round (and may then cross): the robot comes up
+    to someone standing within overtake_lateral of its side at STANDING_PASS_SPEED (it
+    can stop from it if they step across), without stopping."""
+    from delivery_robot_nav.planning.controller import STANDING_PASS_SPEED
+    cfg = ControllerConfig(overtake_margin=0.4, overtake_lateral=1.6)
+    ctrl = PathController(cfg)
+    ctrl.set_path(np.array([[0.0, 0.0], [60.0, 0.0]]), np.array([1.4]))
+    standing = np.array([[12.0, 1.8, 0.0, 0.0]])
+    _, log = drive(ctrl, (0.0, 0.0, 0.0), 25.0, standing, people_radius=0.25)
+    x = np.array([row[1] for row in log])
+    v = np.array([row[4] for row in log])
+    # the front reaching the person's disc: at the standing pass speed; then on past
+    # them at the limit (slowing beside them would keep the robot there)
+    reach = int(np.argmax(x + 0.35 >= 12.0 - 0.25))
+    assert v[reach] <= STANDING_PASS_SPEED + 0.05
+    assert v[(x > 5.0) & (x < 12.0)].min() >= STANDING_PASS_SPEED - 0.05   # not stopped for
+    assert v[x < 6.0].max() == pytest.approx(1.4, abs=0.01)      # far off: not slowed
+    assert x[-1] > 20.0 and v[-1] == pytest.approx(1.4, abs=0.01)
