@@ -24,10 +24,12 @@ and the tracked obstacles:
    crossing), the robot waits with its front `junction_stop_distance` short of its
    centre, not in it; a walker ahead going its way, near its side, that it cannot pass
    `overtake_margin` faster is followed (a walker may turn across: overtake decisively
-   or not at all);
-4. angular rate v * curvature; at the start, or when the path turns behind it, the robot
-   first rotates in place towards the lookahead point (not while someone walks within
-   `yield_clearance` of the disc its corners sweep);
+   or not at all), someone standing there is come up to at 0.5 m/s;
+4. angular rate v * curvature, towards the lookahead point on the path or, passing people
+   wider, up to `pass_offset` beside it (within the room the navigator gives); at the
+   start, or when the path turns behind it, the robot first rotates in place towards the
+   lookahead point (not while someone walks within `yield_clearance` of the disc its
+   corners sweep);
 5. limits: velocity, acceleration, deceleration and jerk (change of acceleration per
    second), both linear and angular.
 Plain numpy; 0.5-1 ms per cycle with 20 people around (bench `controller_cycle`; the
