@@ -635,11 +635,12 @@ class PathController:
         m per m travelled (a robot slowing down does not swerve). Who counts: from 1 m
         behind the robot to where it gets within `yield_horizon` (standing people and
         slow walkers ahead too: the offset away from one must not take it nearer
-        another), and those farther it will draw level with within that time. A walker who turns across the walkway
-        from beside or just ahead of the robot cannot be avoided once they turn (trip
-        116: an oncoming world walker in the lane 1.8 m beside the path turned across 0.9
-        m ahead of the front at 1.4 m/s); every 0.1 m farther off gives them 0.1 s more
-        to come, and the robot that much more time to clear the place or stop short."""
+        another), and those farther it will draw level with within that time. A walker
+        who turns across the walkway from beside or just ahead of the robot cannot be
+        avoided once they turn (trip 116: an oncoming world walker in the lane 1.8 m
+        beside the path turned across 0.9 m ahead of the front at 1.4 m/s); every 0.1 m
+        farther off gives them 0.1 s more to come, and the robot that much more time to
+        clear the place or stop short."""
         cfg = self.cfg
         want = 0.0
         lo, hi = self._room
