@@ -348,22 +348,3 @@ def test_time_spent_waiting_for_people_does_not_count_against_getting_going_agai
     nav._anchor, nav._checked_t = (100.0, here.copy(), 0.0), None
     ts = np.arange(100.0 + dt, 100.0 + cfg.max_yield_time + 0.1, dt)
     assert any(check(t, True) for t in ts)
-
-
-def test_the_room_to_pass_people_wider_stops_short_of_what_the_costmap_holds():
-    # a wall along the path 1 m to its right (x 0..10, y -1); nothing on the left
-    wall = np.column_stack([np.arange(0.0, 10.0, 0.05), np.full(200, -1.0)])
-    world = World(wall)
-    cfg = NavigatorConfig(controller=ControllerConfig(pass_offset=0.6))
-    nav = Navigator(cfg)
-    nav.set_goal([[0.0, 0.0], [20.0, 0.0]])
-    nav.controller.set_path(np.array([[0.0, 0.0], [20.0, 0.0]]))
-    right, left = nav._offset_room(world.costmap())
-    assert left == pytest.approx(0.6)
-    # the robot's centre stays on cells below the preferred cost: clear of the wall by
-    # about the circumscribed radius, so not the whole 0.6 m
-    assert -0.6 < right < 0.0
-    assert 1.0 + right >= cfg.controller.robot_radius - 0.1
-    # off (pass_offset 0), on a detour, or without a costmap: none
-    assert Navigator(NavigatorConfig())._offset_room(world.costmap()) == (0.0, 0.0)
-    assert nav._offset_room(None) == (0.0, 0.0)

@@ -324,9 +324,8 @@ def run_campus_trip(seed: int, pedestrians: int = 10, max_time: float = 400.0,
         min_clear = min(min_clear, loop.people_clearance(step))
         s = sim.state
         if out is not None and sim.steps % loop.period == 0 and out.state == ACTIVE:
-            # (not while steering off the path to pass someone wider: the way is theirs)
-            free = (not out.on_detour and out.pass_offset == 0.0 and
-                    out.reason in ('speed limit', 'speed limit ahead', 'curvature', 'turn ahead'))
+            free = (not out.on_detour and out.reason in ('speed limit', 'speed limit ahead',
+                                                         'curvature', 'turn ahead'))
             if free and len(sim.actor_xy):
                 near = np.hypot(sim.actor_xy[:, 0] - s.x, sim.actor_xy[:, 1] - s.y).min()
                 free = near > 3.0

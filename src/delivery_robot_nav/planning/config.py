@@ -46,8 +46,6 @@ _SPECS = [
     ('controller.junction_stop_distance', float, 'when going through the next junction would not keep yield_clearance to someone (constant velocity and the second guesses), the robot waits with its front this far before the junction centre, not in it (0: off; half a walkway plus the clearance: people walk up to 0.5 m from its edge)', 'm', 0.0, 10.0, ('ctl', 'junction_stop_distance')),
     ('controller.overtake_margin', float, 'a person walking ahead the same way within overtake_lateral of the side is overtaken only when the robot may go this much faster, else followed (0: off; lingering beside a walker who may turn across is what this avoids)', 'm/s', 0.0, 5.0, ('ctl', 'overtake_margin')),
     ('controller.overtake_lateral', float, 'people this near the footprint side (sideways) count for overtake_margin', 'm', 0.0, 10.0, ('ctl', 'overtake_lateral')),
-    ('controller.pass_offset', float, 'the most the robot steers off the path to pass people wider, where the costmap leaves room, away from junctions and turns (0: off)', 'm', 0.0, 3.0, ('ctl', 'pass_offset')),
-    ('controller.pass_gap', float, 'the gap from the robot side to a person that passing wider aims at', 'm', 0.0, 10.0, ('ctl', 'pass_gap')),
     ('controller.yield_horizon', float, 'prediction horizon for people', 's', 0.0, 20.0, ('ctl', 'yield_horizon')),
     ('monitor.stop_margin', float, 'nothing may come closer to the footprint', 'm', 0.0, 2.0, ('mon', 'stop_margin')),
     ('monitor.slowdown_margin', float, 'points this near the footprint slow the robot', 'm', 0.0, 5.0, ('mon', 'slowdown_margin')),

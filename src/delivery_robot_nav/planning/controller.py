@@ -24,12 +24,10 @@ and the tracked obstacles:
    crossing), the robot waits with its front `junction_stop_distance` short of its
    centre, not in it; a walker ahead going its way, near its side, that it cannot pass
    `overtake_margin` faster is followed (a walker may turn across: overtake decisively
-   or not at all), someone standing there is come up to at 0.5 m/s;
-4. angular rate v * curvature, towards the lookahead point on the path or, passing people
-   wider, up to `pass_offset` beside it (within the room the navigator gives); at the
-   start, or when the path turns behind it, the robot first rotates in place towards the
-   lookahead point (not while someone walks within `yield_clearance` of the disc its
-   corners sweep);
+   or not at all);
+4. angular rate v * curvature; at the start, or when the path turns behind it, the robot
+   first rotates in place towards the lookahead point (not while someone walks within
+   `yield_clearance` of the disc its corners sweep);
 5. limits: velocity, acceleration, deceleration and jerk (change of acceleration per
    second), both linear and angular.
 Plain numpy; 0.5-1 ms per cycle with 20 people around (bench `controller_cycle`; the
@@ -44,9 +42,6 @@ import numpy as np
 
 from delivery_robot_nav.common.geometry import wrap_angle
 from delivery_robot_nav.planning.polyline import Polyline
-
-
-STANDING_PASS_SPEED = 0.5   # m/s at most past someone standing near the way (overtaking)
 
 
 @dataclass(frozen=True)
@@ -79,10 +74,6 @@ class ControllerConfig:
                                          # before its centre (front of the footprint); 0: off
     overtake_margin: float = 0.0        # m/s: overtakes a walker only this much faster; 0: off
     overtake_lateral: float = 0.0       # m from the footprint's side: walkers that near count
-    pass_offset: float = 0.0            # m the robot may move off the path to pass people
-                                        # wider; 0: off
-    pass_gap: float = 2.0               # m from its side to a person that passing wider aims at
-    pass_offset_rate: float = 0.25      # m sideways per m travelled, to (or back from) it
     search_window: float = 3.0          # m of path searched ahead for progress
 
     @property
@@ -125,7 +116,6 @@ class Command:
     regulated_by: str             # what limited the speed this cycle
     cross_track_error: float
     remaining: float              # m along the path to the goal
-    offset: float = 0.0           # m off the path the robot is steering to (left positive)
 
 
 class PathController:
@@ -140,9 +130,6 @@ class PathController:
         self._rotating = True
         self._junctions = np.zeros((0, 2))
         self._junction_s = np.zeros(0)        # arc length of each junction on the path
-        self._offset = 0.0                    # m off the path steered to (pass wider)
-        self._room = (0.0, 0.0)               # (right <= 0, left >= 0) m free to move off
-        self._nearby: Obstacles | None = None  # what the offset keeps its gap to
 
     def set_junctions(self, points):
         """Where walkways meet (the route graph's nodes of degree >= 3), in the path's
@@ -188,7 +175,6 @@ class PathController:
         cfg = self.cfg
         heading = np.arctan2(*np.diff(pts, axis=0).T[::-1])
         turn = np.abs(wrap_angle(np.diff(heading)))
-        self._vertex_turn = np.concatenate([[0.0], turn, [0.0]])     # rad at each vertex
         radius = np.full(len(pts), np.inf)
         near = np.minimum(seg, 2.0 * cfg.min_lookahead)
         with np.errstate(divide='ignore'):
@@ -201,20 +187,16 @@ class PathController:
         self._progress = 0
         self._s_last = 0.0
         self._rotating = True
-        self._offset = 0.0
-        self._room = (0.0, 0.0)
         self._place_junctions()
 
     def reconfigure(self, cfg: ControllerConfig):
         """New limits and gains while running: the path's precomputed speeds follow, the
         progress along it and the motion state stay."""
-        state = (self._progress, self._s_last, self._v, self._w, self._a, self._rotating,
-                 self._offset, self._room)
+        state = (self._progress, self._s_last, self._v, self._w, self._a, self._rotating)
         self.cfg = cfg
         if self.path is not None:
             self.set_path(self.path, self._limits)
-        (self._progress, self._s_last, self._v, self._w, self._a, self._rotating,
-         self._offset, self._room) = state
+        self._progress, self._s_last, self._v, self._w, self._a, self._rotating = state
 
     def reset_motion(self, v: float = 0.0, w: float = 0.0):
         self._v, self._w, self._a = v, w, 0.0
@@ -235,22 +217,6 @@ class PathController:
         self.set_path(points, speed_limits)
         self.reset_motion(v, w)
         self._rotating = rotating and v == 0.0
-
-    def stretch_ahead(self, distance: float, step: float) -> tuple[np.ndarray, np.ndarray]:
-        """Points (m, 2) of the path from the robot's progress `distance` m on, every
-        `step` m, and the path's left normals there (m, 2)."""
-        s = np.arange(self._s_last, min(self._s_last + distance, self._s[-1]) + 1e-9, step)
-        at, u = self._line.frames_at(s)
-        return at, np.stack([-u[:, 1], u[:, 0]], axis=1)
-
-    def set_offset_room(self, right: float, left: float, nearby: Obstacles | None = None):
-        """How far off the path (m; right <= 0 <= left) the costmap leaves free to pass
-        people wider, for the stretch ahead, and everything tracked that the offset keeps
-        its gap to (standing people too: one turning round in their lane stands for a
-        moment; None: those given to `compute`). The navigator says so every cycle (the
-        default, 0, keeps the robot on the path)."""
-        self._room = (min(float(right), 0.0), max(float(left), 0.0))
-        self._nearby = nearby
 
     # ------------------------------------------------------------------ one cycle
     def compute(self, pose, dt: float, obstacles: Obstacles | None = None,
@@ -274,12 +240,7 @@ class PathController:
             return self._limited(0.0, 0.0, dt, cmd)
         speed_now = max(self._v, 0.0)
         L = _clamp(speed_now * cfg.lookahead_time, cfg.min_lookahead, cfg.max_lookahead)
-        self._update_offset(p, s_robot, remaining, obstacles, dt)
-        s_target = min(s_robot + L, self._s[-1])
-        target = self._line.points_at(s_target)
-        if self._offset != 0.0:
-            _, u_t = self._line.frames_at(np.array([s_target]))
-            target = target + self._offset * np.array([-u_t[0, 1], u_t[0, 0]])
+        target = self._line.points_at(min(s_robot + L, self._s[-1]))
         c, s = math.cos(yaw), math.sin(yaw)
         d = target - p
         lx, ly = c * d[0] + s * d[1], -s * d[0] + c * d[1]
@@ -352,8 +313,7 @@ class PathController:
         w = _clamp(v * curvature, -cfg.max_angular_speed, cfg.max_angular_speed)
         if abs(w) >= cfg.max_angular_speed and abs(curvature) > 1e-9:
             v = min(v, cfg.max_angular_speed / abs(curvature))
-        return self._limited(v, w, dt, Command(v, w, False, why, cte, remaining, self._offset),
-                             curvature)
+        return self._limited(v, w, dt, Command(v, w, False, why, cte, remaining), curvature)
 
     def reverse_command(self, pose, speed: float) -> tuple[float, float] | None:
         """(v < 0, w) backing towards the lookahead point when it lies behind the robot
@@ -626,61 +586,6 @@ class PathController:
             s += speed * dt
         return out
 
-    def _update_offset(self, p, s_robot: float, remaining: float, obs: Obstacles | None,
-                       dt: float):
-        """Pass people wider: the offset from the path (within the room the navigator
-        found free; none near junctions, turns, or the last 3 m to the goal) that brings
-        the lateral gap from the footprint's side to everyone who counts as near
-        `pass_gap` as it can, the least offset of the best; moved to by `pass_offset_rate`
-        m per m travelled (a robot slowing down does not swerve). Who counts: from 1 m
-        behind the robot to where it gets within `yield_horizon` (standing people and
-        slow walkers ahead too: the offset away from one must not take it nearer
-        another), and those farther it will draw level with within that time. A walker
-        who turns across the walkway from beside or just ahead of the robot cannot be
-        avoided once they turn (trip 116: an oncoming world walker in the lane 1.8 m
-        beside the path turned across 0.9 m ahead of the front at 1.4 m/s); every 0.1 m
-        farther off gives them 0.1 s more to come, and the robot that much more time to
-        clear the place or stop short."""
-        cfg = self.cfg
-        want = 0.0
-        lo, hi = self._room
-        obs = self._nearby if self._nearby is not None else obs
-        # on the path through junctions (people crossing there are predicted against it)
-        # and round its turns
-        reach = max(self._v, 0.5) * cfg.yield_horizon
-        d = cfg.junction_stop_distance + 1.0
-        if np.any((self._junction_s > s_robot - d) & (self._junction_s < s_robot + reach + d)):
-            lo = hi = 0.0
-        j0 = int(self._s.searchsorted(s_robot - 1.0, 'right'))
-        j1 = int(self._s.searchsorted(s_robot + reach + 2.0, 'right'))
-        if np.any(self._vertex_turn[j0:j1] > 0.2):
-            lo = hi = 0.0
-        if cfg.pass_offset > 0.0 and obs is not None and len(obs.xy) and remaining > 3.0 \
-                and (lo < 0.0 or hi > 0.0):
-            at, u = self._line.frames_at(np.array([s_robot]))
-            t, n = u[0], np.array([-u[0, 1], u[0, 0]])
-            rel = obs.xy - at[0]
-            along, lat = rel @ t, rel @ n
-            x0, y0, x1, y1 = cfg.footprint_box
-            # from 1 m behind to the robot's reach within the yield horizon, and farther
-            # ones it will draw level with within it (coming the other way)
-            closing = max(self._v, 0.0) - obs.velocity @ t
-            ahead = along - x1 - obs.radius
-            soon = (closing > 0.1) & (ahead <= closing * cfg.yield_horizon)
-            near = (along > x0 - 1.0 - obs.radius) & ((ahead <= reach) | soon) & \
-                (np.abs(lat) < 4.0)
-            if near.any():
-                half = max(-y0, y1)
-                cand = np.arange(-cfg.pass_offset, cfg.pass_offset + 1e-9, 0.05)
-                cand = cand[(cand >= lo - 1e-9) & (cand <= hi + 1e-9)]
-                gap = np.abs(lat[near][None, :] - cand[:, None]) - obs.radius[near] - half
-                score = np.minimum(gap, cfg.pass_gap).min(axis=1)
-                best = score >= score.max() - 1e-6
-                want = float(cand[best][np.argmin(np.abs(cand[best]))])
-        want = _clamp(want, lo, hi)
-        step = cfg.pass_offset_rate * max(self._v, 0.0) * dt
-        self._offset = _clamp(want, self._offset - step, self._offset + step)
-
     def _follow_speed(self, p, s_robot: float, v_limit: float, obs: Obstacles) -> float:
         """Overtake decisively or follow. A person walking ahead the way the robot goes,
         within `overtake_lateral` of its side, may turn across at any moment (scripted
@@ -692,15 +597,9 @@ class PathController:
         Someone the robot cannot pass `overtake_margin` faster (at the segment's limit)
         is followed: at their speed, with the gap from the front to them that stopping
         from that speed (at half the deceleration limit) plus `yield_clearance` needs,
-        closing or opening it at 1 m/s per metre. Someone standing there (walkers slow
-        down and stand to turn round) is passed at no more than `STANDING_PASS_SPEED`
-        once that near. inf when nobody is followed; someone already beside the front is
-        not (slowing would keep the robot there). obs: everyone tracked that the
-        navigator gave (`set_offset_room`), else those walking."""
+        closing or opening it at 1 m/s per metre. inf when nobody is followed; someone
+        already beside the front is not (slowing would keep the robot there)."""
         cfg = self.cfg
-        obs = self._nearby if self._nearby is not None else obs
-        if not len(obs.xy):
-            return math.inf
         _, u = self._line.frames_at(np.array([s_robot]))
         t, n = u[0], np.array([-u[0, 1], u[0, 0]])
         rel = obs.xy - p
@@ -709,15 +608,13 @@ class PathController:
         x0, y0, x1, y1 = cfg.footprint_box
         ahead = along - x1 - obs.radius                  # front to their disc, along the path
         lateral = side - max(-y0, y1) - obs.radius       # the robot's side to their disc
-        still = np.hypot(obs.velocity[:, 0], obs.velocity[:, 1]) <= 0.3
         slow = (speed > 0.3) & (v_limit - speed < cfg.overtake_margin)
-        follow = (still | slow) & (ahead >= 0.0) & (lateral <= cfg.overtake_lateral)
+        follow = slow & (ahead >= 0.0) & (lateral <= cfg.overtake_lateral)
         if not follow.any():
             return math.inf
-        u_f = np.where(still, STANDING_PASS_SPEED, speed)[follow]
-        gap = ahead[follow] - (u_f * u_f / cfg.max_decel + cfg.yield_clearance)
-        gap = np.where(still[follow], np.maximum(gap, 0.0), gap)
-        return float(max(np.min(u_f + gap), 0.0))
+        u_f, gap = speed[follow], ahead[follow]
+        need = u_f * u_f / cfg.max_decel + cfg.yield_clearance
+        return float(max(np.min(u_f + (gap - need)), 0.0))
 
     def _spin_too_close(self, p, obs: Obstacles, horizon: float) -> bool:
         """Someone walking comes within `yield_clearance` of the disc the footprint sweeps
@@ -765,8 +662,6 @@ class PathController:
         ahead, u = self._line.frames_at(s_pred)     # at t = 0 (column 0): where it is now
         cos_h, sin_h = u[..., 0], u[..., 1]                                 # (c, T)
         fade = np.maximum(1.0 - (s_pred - s_robot) / cfg.max_lookahead, 0.0)        # (c, T)
-        if self._offset != 0.0:                     # converging to the offset line instead
-            ahead = ahead + self._offset * np.stack([-sin_h, cos_h], axis=-1)
         ahead = ahead + (np.asarray(p, dtype=float) - ahead[0, 0]) * fade[..., None]
         if yaw is not None:
             err = wrap_angle(yaw - math.atan2(u[0, 0, 1], u[0, 0, 0]))

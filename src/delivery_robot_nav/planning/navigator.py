@@ -82,7 +82,6 @@ class NavOutput:
     events: list[str] = field(default_factory=list)
     cross_track_error: float = 0.0
     on_detour: bool = False
-    pass_offset: float = 0.0            # m off the path steered to, passing people wider
     remaining: float = math.nan         # m along the followed path to its end
 
 
@@ -240,7 +239,6 @@ class Navigator:
         was_evading = self._evade_v != 0.0
         if was_evading:
             self.controller.reset_motion()      # what it wants, from standing
-        self.controller.set_offset_room(*self._offset_room(costmap), nearby=obstacles)
         cmd = self.controller.compute(pose, dt, walking, near)
         evade_v = 0.0
         if cfg.evade_speed > 0.0 and len(walking.xy) and not cmd.goal_reached and \
@@ -290,7 +288,7 @@ class Navigator:
         v, w = self._ramp(v, w, dt)
         out = NavOutput(v, w, ACTIVE, reason, path=path_changed, events=events,
                         cross_track_error=cmd.cross_track_error, on_detour=self._detour,
-                        remaining=cmd.remaining, pass_offset=cmd.offset)
+                        remaining=cmd.remaining)
         waiting_for_people = evading or cmd.regulated_by in (
             'yielding to a person', 'pedestrian ahead', 'waiting to cross a junction')
         held = mon.state in (STOP, APPROACH) and abs(v) < 0.5 * abs(cmd.v) + 1e-3 and \
@@ -608,26 +606,6 @@ class Navigator:
     def _stop(self, why: str, events) -> NavOutput:
         self.controller.reset_motion()
         return NavOutput(0.0, 0.0, ACTIVE, why, events=events)
-
-    def _offset_room(self, costmap) -> tuple[float, float]:
-        """(right <= 0, left >= 0): how far off the path the robot may steer to pass
-        people wider, for the next 5 m: every offset up to it keeps the robot's centre on
-        cells below the planner's preferred cost (clear of obstacles by about the
-        circumscribed radius; people walking are marked too). None on a detour."""
-        step = self.cfg.controller.pass_offset
-        if step <= 0.0 or self._detour or costmap is None:
-            return 0.0, 0.0
-        costs, origin, res = costmap
-        pts, normal = self.controller.stretch_ahead(5.0, 0.25)                # (m, 2)
-        d = np.arange(0.05, step + 1e-9, 0.05)                                  # (k,)
-        room = []
-        for side in (-1.0, 1.0):
-            at = pts[None, :, :] + side * d[:, None, None] * normal[None, :, :]  # (k, m, 2)
-            free = (costs_at(costs, origin, res, at.reshape(-1, 2), outside=100)
-                    .reshape(len(d), len(pts)) < self.cfg.planner.preferred_cost).all(axis=1)
-            k = len(d) if free.all() else int(np.argmin(free))
-            room.append(side * (d[k - 1] if k > 0 else 0.0))
-        return room[0], room[1]
 
     def _nearest_distance(self, pts: np.ndarray) -> float:
         """Distance (m) from the footprint's bounding box to the nearest scan point within
