@@ -273,7 +273,10 @@ def test_once_let_into_a_junction_it_does_not_stop_there_for_a_guess():
     ctrl = PathController(cfg)
     ctrl.set_junctions(np.array([[0.0, 0.0], [0.0, 40.0]]))
     ctrl.set_path(np.array([[0.0, 15.0], [0.0, 0.0], [-15.0, 0.0]]), np.array([0.8, 0.8]))
-    pose, log = drive(ctrl, (0.0, 15.0, -math.pi / 2), 45.0, np.array([[-22.0, -1.8, 1.0, 0.0]]))
+    # (walker timed for the corner speed the controller reaches: without the rule it
+    # stands 3 s in the junction)
+    walker = np.array([[-18.0, -1.8, 0.8, 0.0]])
+    pose, log = drive(ctrl, (0.0, 15.0, -math.pi / 2), 45.0, walker)
     assert not [row for row in log if abs(row[4]) < 0.01 and abs(row[1]) < 3.0 and abs(row[2]) < 3.0]
     assert np.hypot(pose[0] + 15.0, pose[1]) < 0.06
     gaps = [float(np.min(np.hypot(*(row[9].xy - row[1:3]).T))) for row in log]
@@ -310,6 +313,29 @@ def test_slows_for_a_right_angle_corner_between_long_straights_and_barely_cuts_i
            for row in log]
     assert max(off) < 0.2
     assert log[-1][8] and max(row[4] for row in log) > 1.35     # full speed on the straights
+
+
+def test_the_corner_speed_the_path_allows_is_the_one_the_controller_reaches():
+    # the speed each vertex allows is what the robot slows down to before a corner and
+    # what a junction crossing is judged at: it must not promise a faster corner than
+    # the controller drives (at a right angle the geometry alone said 0.59 m/s, and the
+    # robot crept round at 0.32), nor a much slower one
+    cfg = ControllerConfig()
+    for deg in (45, 60, 75, 90, 105):
+        th = math.radians(deg)
+        ctrl = PathController(cfg)
+        path = np.array([[0.0, 0.0], [15.0, 0.0], [15.0 + 10 * math.cos(th), 10 * math.sin(th)]])
+        ctrl.set_path(path, np.array([1.4, 1.4]))
+        allowed = float(ctrl._vertex_speed[1])
+        _, log = drive(ctrl, (0.0, 0.0, 0.0), 30.0)
+        lowest = min(row[4] for row in log if np.hypot(row[1] - 15.0, row[2]) < 2.0)
+        assert lowest >= allowed - 0.03, deg
+        assert lowest <= allowed + 0.1 or lowest >= 1.39, deg
+    # past rotate_to_heading_angle the robot stops to turn in place: the corner allows
+    # no more than the regulation's floor
+    ctrl = PathController(cfg)
+    ctrl.set_path(np.array([[0.0, 0.0], [15.0, 0.0], [10.0, 8.0]]), np.array([1.4, 1.4]))
+    assert ctrl._vertex_speed[1] == pytest.approx(cfg.min_regulated_speed)
 
 
 def test_settles_onto_the_walkway_soon_after_a_right_angle_corner():
