@@ -29,7 +29,7 @@ import numpy as np
 
 from delivery_robot_nav.planning.collision_monitor import (APPROACH, SLOWDOWN, STOP,
                                                            CollisionMonitor,
-                                                           CollisionMonitorConfig)
+                                                           CollisionMonitorConfig, arc_poses)
 from delivery_robot_nav.planning.controller import (ControllerConfig, Obstacles, PathController,
                                                     box_gap)
 from delivery_robot_nav.planning.local_planner import (GridPlanner, LocalPlannerConfig,
@@ -565,7 +565,7 @@ class Navigator:
                   cfg.evade_speed):
             for w in np.array([-1.0, -0.5, 0.0, 0.5, 1.0]) * min(
                     1.5, self.controller.cfg.max_angular_speed):
-                lx, ly, th = self._ramped_arc(v, w, t)
+                lx, ly, th = arc_poses(v, w, t)
                 xy = pose[:2] + np.column_stack([lx, ly]) @ rot.T
                 if np.any(costs_at(costs, origin, res, xy) >= self.cfg.planner.preferred_cost):
                     continue
@@ -585,31 +585,6 @@ class Navigator:
                     if score < good_score:
                         good, good_score = (v, w), score
         return good if good is not None else best
-
-    def _ramped_arc(self, v: float, w: float, t: np.ndarray,
-                    step: float = 0.05) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(x, y, yaw) at the times t (s, multiples of `step`) in the frame of the pose
-        now, changing from the last command sent to (v, w) at the controller's limits
-        (braking at max_decel, speeding up at max_accel) and keeping it. Mission seed
-        12: a robot still going forward at 0.3 m/s chose to back away from a walker
-        coming up behind it as if reversing were instant, and spent the 0.6 s of the
-        change of direction in the walker's way."""
-        c = self.cfg.controller
-        n = int(round(t[-1] / step))
-        vs, ws = np.empty(n), np.empty(n)
-        cv, cw = self._sent
-        for i in range(n):
-            # towards zero (braking) at max_decel, away from it at max_accel
-            rate = c.max_decel if cv * (v - cv) < 0.0 else c.max_accel
-            cv = v if abs(v - cv) <= rate * step else cv + math.copysign(rate * step, v - cv)
-            cw = w if abs(w - cw) <= c.max_angular_accel * step else \
-                cw + math.copysign(c.max_angular_accel * step, w - cw)
-            vs[i], ws[i] = cv, cw
-        yaw = np.cumsum(ws) * step
-        mid = yaw - 0.5 * ws * step              # heading at the middle of each step
-        x, y = np.cumsum(vs * np.cos(mid)) * step, np.cumsum(vs * np.sin(mid)) * step
-        k = np.clip(np.round(t / step).astype(int) - 1, 0, n - 1)
-        return x[k], y[k], yaw[k]
 
     def _rear_free(self, pose, costmap, depth: float = 0.1) -> bool:
         """The strip `depth` deep behind the footprint is free in the costmap (a lidar
