@@ -33,3 +33,22 @@ def test_a_route_of_two_station_spurs_gets_no_crowd(campus):
     route = campus.plan(campus.station('library'), 'student_union')
     assert len(route.points) == 3                       # spur, junction, spur
     assert trip_crowd(route.points, 10, np.random.default_rng(0), [], 120.0) == []
+
+
+def test_a_trip_can_be_watched_cycle_by_cycle_without_changing_it():
+    # tools/trace_run.py prints a trip's control cycles through this hook
+    from delivery_robot_nav.evaluation.navigation_eval import run_campus_trip
+
+    seen = []
+
+    def observe(loop):
+        seen.append((loop.sim.time, loop.out.v, loop.sim.state.x, loop.sim.state.y))
+
+    watched = run_campus_trip(5, pedestrians=2, max_time=4.0, observer=observe)
+    plain = run_campus_trip(5, pedestrians=2, max_time=4.0)
+    times = np.array([row[0] for row in seen])
+    assert len(seen) == pytest.approx(4.0 * 20, abs=2)          # every control cycle (20 Hz)
+    assert np.allclose(np.diff(times), 0.05)
+    assert max(row[1] for row in seen) > 0.3                   # the robot got going
+    assert {k: v for k, v in watched.items() if k != 'wall_s'} == \
+        {k: v for k, v in plain.items() if k != 'wall_s'}

@@ -44,9 +44,10 @@ _NAV = {ACTIVE: NAV_ACTIVE, NAV_DONE: NAV_SUCCEEDED, FAILED: NAV_FAILED}
 
 def run_mission(seed: int, stations: int | list[str] = 3, pedestrians: int | None = None,
                 localization: bool = True, occ: OccupancyMap | None = None,
-                handover_time: float | None = None) -> dict:
+                handover_time: float | None = None, observer=None) -> dict:
     """One mission. stations: how many to draw, or the stations themselves (in order).
-    wall_s counts everything (drawing the people, building the filters), not only steps."""
+    wall_s counts everything (drawing the people, building the filters), not only steps.
+    observer: called with the loop after every control cycle (see NavigationLoop)."""
     wall0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     graph = RouteGraph.from_file(share_path('config', 'campus_route_graph.geojson'))
@@ -78,7 +79,7 @@ def run_mission(seed: int, stations: int | list[str] = 3, pedestrians: int | Non
     if localization:
         loc = Localizer(localizer_config_for(sim), occ, np.random.default_rng(seed))
         loc.initialize(0.0, start)            # the operator's initial pose at the depot
-    loop = NavigationLoop(sim, det, nav, values['control_rate_hz'], loc)
+    loop = NavigationLoop(sim, det, nav, values['control_rate_hz'], loc, observer)
     seq = MissionSequencer(graph.stations, depot, DeliveryStore(':memory:'), handover,
                            params['leg_attempts'], params['ack_timeout'])
     seq.accept(f'mission-{seed}', chosen, True)

@@ -70,10 +70,12 @@ class NavigationLoop:
     """Simulator + obstacle detector + navigator, stepped together."""
 
     def __init__(self, sim: Simulator, detector: ObstacleDetector, navigator: Navigator,
-                 control_rate_hz: float = 20.0, localizer=None):
+                 control_rate_hz: float = 20.0, localizer=None, observer=None):
         """localizer: a Localizer fed every reading; its estimate then places the scans and
-        depth frames and is the navigator's pose (None: ground truth)."""
+        depth frames and is the navigator's pose (None: ground truth). observer: called
+        with the loop after every control cycle (tools/trace_run.py prints them)."""
         self.sim, self.det, self.nav, self.loc = sim, detector, navigator, localizer
+        self.observer = observer
         self.twist = (0.0, 0.0)         # the last wheel odometry twist (with a localizer)
         self.period = max(1, int(round(sim.cfg.step_rate_hz / control_rate_hz)))
         self.cam_T = (sim.robot.frame('camera_depth_optical_frame')
@@ -147,6 +149,8 @@ class NavigationLoop:
                                      dt=self.period / sim.cfg.step_rate_hz)
             self.compute['nav'].append(time.perf_counter() - t0)
             self.cmd = (self.out.v, self.out.w)
+            if self.observer is not None:
+                self.observer(self)
         return step
 
     def contact(self, step) -> tuple[str, str] | None:
@@ -286,7 +290,9 @@ def evaluate_barn(worlds_dir: str, config_file: str | None = None, workers: int 
 
 # ---------------------------------------------------------------------- campus
 def run_campus_trip(seed: int, pedestrians: int = 10, max_time: float = 400.0,
-                    occ: OccupancyMap | None = None) -> dict:
+                    occ: OccupancyMap | None = None, observer=None) -> dict:
+    """One station-to-station trip drawn from `seed` (ground-truth pose); observer: see
+    NavigationLoop."""
     rng = np.random.default_rng(seed)
     graph = RouteGraph.from_file(share_path('config', 'campus_route_graph.geojson'))
     names = sorted(graph.stations)
@@ -307,7 +313,7 @@ def run_campus_trip(seed: int, pedestrians: int = 10, max_time: float = 400.0,
 
     nav.set_goal(route.points, route.speed_limits, route.edge_ids, graph.rerouter(goal_name),
                  junctions=graph.junctions())
-    loop = NavigationLoop(sim, det, nav, values['control_rate_hz'])
+    loop = NavigationLoop(sim, det, nav, values['control_rate_hz'], observer=observer)
     outcome, events = 'timeout', []
     cte, min_clear = [], math.inf
     wall0 = time.perf_counter()
