@@ -283,6 +283,62 @@ def test_once_let_into_a_junction_it_does_not_stop_there_for_a_guess():
     assert min(gaps) > 1.5                                     # centres: a passer, not a near miss
 
 
+def test_held_before_a_junction_it_goes_on_only_when_clearly_clear():
+    # trip 100040 (seed 1): held at the line for a walker who might cross, the robot was let go
+    # as soon as the check only just passed (while braking it arrives later), the next
+    # velocity estimate held it again with its front at the line, too late to stop, and
+    # the walker it had waited for caught it in the corner. Held, it goes on only when
+    # the crossing is clear by junction_release_margin; not held, when it is clear
+    cfg = ControllerConfig(yield_horizon=4.0, junction_radius=2.0, turn_onto_path_distance=0.5,
+                           junction_stop_distance=3.5, junction_release_margin=0.3)
+    ctrl = PathController(cfg)
+    ctrl.set_junctions(np.array([[15.0, 0.0], [60.0, 0.0]]))
+    ctrl.set_path(np.array([[0.0, 0.0], [15.0, 0.0], [30.0, 0.0]]), np.array([1.4, 1.4]))
+    p, s, v = np.array([10.0, 0.0]), 10.0, 1.4      # front 1.15 m short of the line
+    s_in, s_out = 15.0 - 3.5, 15.0 + 3.5
+
+    def walker(y):                                  # in the crossing walkway's lane, north
+        return Obstacles(np.array([[16.8, y]]), np.array([[0.0, 1.0]]), np.array([0.3]))
+
+    def clear(y, margin):
+        ctrl.reset_motion(v)
+        return ctrl._crossing_clear(p, s, v, walker(y), s_in, s_out, margin)
+
+    ys = np.arange(-12.0, 0.0, 0.05)
+    marginal = [y for y in ys if clear(y, 0.0) and not clear(y, cfg.junction_release_margin)]
+    blocked = [y for y in ys if not clear(y, 0.0)]
+    assert marginal and blocked
+    for held in (False, True):
+        ctrl.set_path(ctrl.path, np.array([1.4, 1.4]))
+        ctrl.reset_motion(v)
+        ctrl._progress, ctrl._s_last = 0, s
+        if held:
+            assert ctrl._junction_stop(p, s, v, walker(blocked[0])) < v
+        went = ctrl._junction_stop(p, s, v, walker(marginal[0]))
+        assert (went < v) == held
+    # and a walker who is gone lets it go (and it is no longer held)
+    assert ctrl._junction_stop(p, s, v, walker(-40.0)) == v
+    assert ctrl._junction_stop(p, s, v, walker(marginal[0])) == v
+
+def test_turning_out_of_a_junction_the_yielding_predicts_speeding_up_past_the_corner():
+    # mission 16: let into the junction, the robot turned left out of it at the corner's
+    # 0.32 m/s while a walker in the exit walkway's lane (1.8 m along it) walked north
+    # across the way out. Predicted at 0.32 m/s for 4 s, every candidate speed stayed in
+    # the walker's way; it slowed, stopped, stood in the junction and was walked into by
+    # the next walker turning there. Predicted as the regulation drives it (speeding up
+    # past the corner) it goes on through, well ahead of the walker
+    cfg = ControllerConfig(yield_horizon=4.0, junction_radius=2.0, turn_onto_path_distance=0.5,
+                           junction_stop_distance=3.5, junction_release_margin=0.3)
+    ctrl = PathController(cfg)
+    ctrl.set_junctions(np.array([[0.0, 0.0], [0.0, 40.0]]))
+    ctrl.set_path(np.array([[0.0, 20.0], [0.0, 0.0], [20.0, 0.0]]), np.array([1.4, 1.4]))
+    walker = np.array([[1.8, -29.0, 0.0, 1.35]])
+    pose, log = drive(ctrl, (0.0, 20.0, -math.pi / 2), 50.0, walker)
+    assert not [row for row in log if abs(row[4]) < 0.01 and abs(row[1]) < 3.5 and abs(row[2]) < 3.5]
+    assert np.hypot(pose[0] - 20.0, pose[1]) < 0.06
+    gaps = [float(np.min(np.hypot(*(row[9].xy - row[1:3]).T))) for row in log]
+    assert min(gaps) > 2.0
+
 def test_goes_through_a_junction_nobody_crosses_at_full_speed():
     # one walker in a lane of the robot's own walkway (going the other way), one on the
     # crossing walkway who reaches the junction long after the robot has left it

@@ -35,6 +35,7 @@ second guesses about people are most of it).
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 from dataclasses import dataclass, field
@@ -73,6 +74,8 @@ class ControllerConfig:
     junction_radius: float = 0.0        # m: people passing this near a junction may cross it
     junction_stop_distance: float = 0.0  # m: waits for people crossing a junction this far
                                          # before its centre (front of the footprint); 0: off
+    junction_release_margin: float = 0.0  # m more clearance a junction the robot is being
+                                          # held before must show to let it go on
     overtake_margin: float = 0.0        # m/s: overtakes a walker only this much faster; 0: off
     overtake_lateral: float = 0.0       # m from the footprint's side: walkers that near count
     search_window: float = 3.0          # m of path searched ahead for progress
@@ -181,6 +184,7 @@ class PathController:
         self._rotating = True
         self._junctions = np.zeros((0, 2))
         self._junction_s = np.zeros(0)        # arc length of each junction on the path
+        self._held_at: float | None = None    # where the junction the robot waits for starts
         self._roll_corners = True             # corner speeds from rollouts (corner_speed)
 
     def set_junctions(self, points):
@@ -243,6 +247,7 @@ class PathController:
         self._progress = 0
         self._s_last = 0.0
         self._rotating = True
+        self._held_at = None
         self._place_junctions()
 
     def reconfigure(self, cfg: ControllerConfig):
@@ -321,6 +326,9 @@ class PathController:
         curvature = 2.0 * ly / (dist * dist)
         k = min(int(self._s.searchsorted(s_robot, 'right')) - 1, len(self._seg_speed) - 1)
         v, why = float(self._seg_speed[max(k, 0)]), 'speed limit'
+        # the speed the caps other than the path's turns allow (the yielding predicts
+        # the turns' own: slower through a corner, faster again past it)
+        v_free = v
         if abs(curvature) > 1e-9 and 1.0 / abs(curvature) < cfg.regulated_min_radius:
             reg = max(cfg.min_regulated_speed,
                       v * (1.0 / abs(curvature)) / cfg.regulated_min_radius)
@@ -330,6 +338,8 @@ class PathController:
             reg = max(cfg.min_regulated_speed, v * nearest_obstacle / cfg.proximity_distance)
             if reg < v:
                 v, why = reg, 'proximity'
+            v_free = min(v_free, max(cfg.min_regulated_speed,
+                                     v_free * nearest_obstacle / cfg.proximity_distance))
         # what lies ahead within braking distance: slower segments and tight turns must be
         # reachable at the deceleration limit (0.8 of it, as a margin) by the time the
         # lookahead point gets there (when the robot starts to turn)
@@ -348,17 +358,19 @@ class PathController:
         brake = math.sqrt(2.0 * decel * max(remaining, 0.0))
         if brake < v:
             v, why = max(brake, cfg.approach_speed), 'goal approach'
+        v_free = min(v_free, max(brake, cfg.approach_speed))
         committed = None
         if obstacles is not None and len(obstacles.xy) and cfg.junction_stop_distance > 0.0:
             line = self._junction_stop(p, s_robot, v, obstacles)
             if line < v:
                 v, why = line, 'waiting to cross a junction'
+                v_free = min(v_free, line)
             v_limit = float(self._seg_speed[max(k, 0)])
 
             def committed():
                 return self._committed(p, s_robot, v_limit, obstacles)
         if obstacles is not None and len(obstacles.xy):
-            safe = self._yield_speed(p, s_robot, v, obstacles, yaw, committed)
+            safe = self._yield_speed(p, s_robot, v, obstacles, yaw, committed, v_free)
             if safe < v:
                 v, why = safe, 'yielding to a person' if safe == 0.0 else 'pedestrian ahead'
             if cfg.overtake_margin > 0.0:
@@ -555,15 +567,28 @@ class PathController:
         # where it is, not farther in)
         ahead = reach[reach - x1 > s_robot - 0.5]
         if not len(ahead) or v <= 0.0:
+            self._held_at = None
             return v
         s_in = float(ahead[0])                               # where the junction starts
         s_out = s_in + 2.0 * cfg.junction_stop_distance      # and ends
+        if self._held_at is not None and abs(self._held_at - s_in) > 1e-6:
+            self._held_at = None
         # at half the deceleration limit, 0.1 m short: the jerk limit lets the braking
         # build up over a few tenths of a second
         stop = math.sqrt(cfg.max_decel * max(s_in - x1 - s_robot - 0.1, 0.0))
         if stop >= v:
             return v
-        return v if self._crossing_clear(p, s_robot, v, obs, s_in, s_out) else stop
+        # once held, let go only on a clearly clear crossing: a check that only just
+        # passes flips back with the next noisy velocity, by then too late to stop
+        # (trip 100040: let go at -0.01 m short of clear while braking, held again
+        # 0.5 s later with its front at the line, could not stop and was caught in the
+        # corner by the walker it had waited for)
+        margin = cfg.junction_release_margin if self._held_at is not None else 0.0
+        if self._crossing_clear(p, s_robot, v, obs, s_in, s_out, margin):
+            self._held_at = None
+            return v
+        self._held_at = s_in
+        return stop
 
     def _committed(self, p, s_robot: float, v_limit: float, obs: Obstacles) -> bool:
         """The robot is in a junction it was let into (its front more than 0.5 m past the
@@ -583,10 +608,10 @@ class PathController:
         return self._crossing_clear(p, s_robot, v_limit, obs, s_in, s_in + 2.0 * d)
 
     def _crossing_clear(self, p, s_robot: float, v: float, obs: Obstacles, s_in: float,
-                        s_out: float) -> bool:
+                        s_out: float, margin: float = 0.0) -> bool:
         """Going through the junction [s_in, s_out] of the path at v (slower through its
-        corners) keeps the clearance plus twice the tracking margin to everyone, walking on
-        or as second-guessed, while the footprint is in it."""
+        corners) keeps the clearance plus twice the tracking margin (plus `margin`) to
+        everyone, walking on or as second-guessed, while the footprint is in it."""
         cfg = self.cfg
         x0, _, x1, _ = cfg.footprint_box
         # the crossing at the speed it will go: v, slowing for a corner in the junction
@@ -619,28 +644,45 @@ class PathController:
         # someone already nearer than the clearance counts only if it gets worse
         _, u0 = self._line.frames_at(np.array([s_robot]))
         now = box_gap(people[0] - p, u0[0, 0], u0[0, 1], cfg.footprint_box) - need
-        return bool(np.all(gap.min(axis=0) >= np.minimum(now - 1e-6, 0.0)))
+        return bool(np.all(gap.min(axis=0) >= np.minimum(now - 1e-6, margin)))
 
     def _through_corners(self, s0: float, v: float, s_corner: np.ndarray,
-                         v_corner: np.ndarray, t: np.ndarray) -> np.ndarray:
+                         v_corner: np.ndarray, t: np.ndarray, scales: np.ndarray | None = None,
+                         segments: bool = False) -> np.ndarray:
         """Arc length at the instants t (from 0, evenly spaced) of a robot going at v that
         slows for corners (at s_corner no faster than v_corner, reached at 0.8 of the
         deceleration limit a lookahead before them, as `compute` regulates) and speeds up
-        again past them at the acceleration limit."""
+        again past them at the acceleration limit; segments: and no faster than each
+        segment's limit. (T,); with scales (c,), (c, T): one robot for each share of
+        those caps (the yielding's candidate speeds)."""
         cfg = self.cfg
         dt = float(t[1] - t[0]) if len(t) > 1 else cfg.yield_step
-        decel, lead = 0.8 * cfg.max_decel, cfg.min_lookahead
-        out = np.empty(len(t))
-        s, speed = s0, max(self._v, 0.0)
-        for i in range(len(t)):
-            out[i] = s
-            before = np.sqrt(v_corner ** 2 + 2.0 * decel * np.maximum(s_corner - lead - s, 0.0))
-            after = np.sqrt(v_corner ** 2 + 2.0 * cfg.max_accel * np.maximum(s - s_corner, 0.0))
-            cap = min(v, float(np.where(s <= s_corner, before, after).min()))
-            speed = (min(cap, speed + cfg.max_accel * dt) if cap >= speed
-                     else max(cap, speed - cfg.max_decel * dt))
-            s += speed * dt
-        return out
+        decel, lead, accel = 0.8 * cfg.max_decel, cfg.min_lookahead, cfg.max_accel
+        shares = [1.0] if scales is None else [float(x) for x in scales]
+        corners = [(float(a), float(b) ** 2) for a, b in zip(s_corner, v_corner)]
+        # (plain floats: a handful of corners and candidates over ~20 instants, where
+        # numpy's per-call cost would be most of it)
+        limit_s = self._s[1:-1].tolist() if segments else []
+        limits = self._seg_speed.tolist()
+        out = np.empty((len(shares), len(t)))
+        v0 = max(self._v, 0.0)
+        for c, share in enumerate(shares):
+            s, speed = float(s0), v0
+            row = out[c]
+            for i in range(len(t)):
+                row[i] = s
+                cap = v
+                for sc, vc2 in corners:
+                    ds = sc - s
+                    cap = min(cap, math.sqrt(vc2 + 2.0 * decel * max(ds - lead, 0.0)) if ds >= 0.0
+                              else math.sqrt(vc2 - 2.0 * accel * ds))
+                if segments:
+                    cap = min(cap, limits[bisect.bisect_right(limit_s, s)])
+                cap *= share
+                speed = (min(cap, speed + accel * dt) if cap >= speed
+                         else max(cap, speed - cfg.max_decel * dt))
+                s += speed * dt
+        return out[0] if scales is None else out
 
     def _follow_speed(self, p, s_robot: float, v_limit: float, obs: Obstacles) -> float:
         """Overtake decisively or follow. A person walking ahead the way the robot goes,
@@ -684,20 +726,33 @@ class PathController:
         return bool(np.min(gap) < self.cfg.robot_radius + self.cfg.yield_clearance)
 
     def _yield_speed(self, p, s_robot: float, v: float, obs: Obstacles,
-                     yaw: float | None = None, committed=None) -> float:
+                     yaw: float | None = None, committed=None,
+                     v_free: float | None = None) -> float:
         """The fastest of v, 3/4 v, ... 0 at which the robot, moving along the path, keeps
         `yield_clearance` between its footprint (grown by `tracking_margin`, heading along
         the path) and every person's predicted disc over the horizon. The robot's offset
         from the path now (p) and from its heading (yaw; default: along the path) are
         predicted to fade out over `max_lookahead` of travel. committed: a callable, true
-        when the second guesses do not count (in a junction the robot is going through)."""
+        when the second guesses do not count (in a junction the robot is going through).
+        v_free: the speed the caps other than the path's turns allow; with it, a candidate
+        near a corner is predicted as the regulation will drive it (that share of the
+        speed the corners allow: slowing for one ahead, speeding up past one behind), not
+        at the corner's speed throughout (mission 16: turning out of a junction at 0.32 m/s,
+        every candidate stayed in the way of a walker crossing the way out 4 s later;
+        slowed, then stopped, the robot stood 8 s there and was walked into)."""
         cfg = self.cfg
         t = np.arange(0.0, cfg.yield_horizon + 1e-9, cfg.yield_step)
+        corners = np.zeros(0, dtype=int)
+        if v_free is not None and v_free > 0.0:
+            reach = s_robot + v_free * cfg.yield_horizon + cfg.max_lookahead
+            corners = ((self._s >= s_robot - 2.0 * cfg.max_lookahead) & (self._s <= reach)
+                       & (self._vertex_speed < v_free)).nonzero()[0]
+        v_fast = max(v, v_free) if len(corners) else v
         people = obs.xy[None, :, :] + t[:, None, None] * obs.velocity[None, :, :]   # (T, k, 2)
         need = obs.radius + cfg.yield_clearance + cfg.tracking_margin  # (k,) from the box
         # only people who could come near within the horizon matter
-        near = np.hypot(*(obs.xy - p).T) <= (v + np.hypot(*obs.velocity.T)) * cfg.yield_horizon \
-            + need + cfg.robot_radius
+        near = np.hypot(*(obs.xy - p).T) <= ((v_fast + np.hypot(*obs.velocity.T))
+                                             * cfg.yield_horizon + need + cfg.robot_radius)
         if not near.any():
             return v
         people, need = people[:, near], need[near]
@@ -714,7 +769,12 @@ class PathController:
         # getting there from its speed now at the acceleration / deceleration limits (a
         # robot at 1.4 m/s that decides to stop still rolls 0.65 m: into the crossing walker's
         # way, when going on would have cleared it)
-        s_pred = np.minimum(s_robot + self._travel(v * scales, t), self._s[-1])
+        if len(corners):
+            s_pred = self._through_corners(s_robot, v_free, self._s[corners],
+                                           self._vertex_speed[corners], t, scales, True)
+        else:
+            s_pred = s_robot + self._travel(v * scales, t)
+        s_pred = np.minimum(s_pred, self._s[-1])
         ahead, u = self._line.frames_at(s_pred)     # at t = 0 (column 0): where it is now
         cos_h, sin_h = u[..., 0], u[..., 1]                                 # (c, T)
         fade = np.maximum(1.0 - (s_pred - s_robot) / cfg.max_lookahead, 0.0)        # (c, T)
