@@ -244,6 +244,8 @@ class PathController:
             for i in np.nonzero(reg[1:-1] < vmax[1:-1])[0] + 1:
                 reg[i] = min(reg[i], corner_speed(cfg, float(turn[i - 1]), float(vmax[i])))
         self._vertex_speed = np.minimum(vmax, reg)
+        # (plain lists for _through_corners' per-instant segment lookups)
+        self._inner_s, self._seg_list = self._s[1:-1].tolist(), self._seg_speed.tolist()
         self._progress = 0
         self._s_last = 0.0
         self._rotating = True
@@ -662,8 +664,7 @@ class PathController:
         corners = [(float(a), float(b) ** 2) for a, b in zip(s_corner, v_corner)]
         # (plain floats: a handful of corners and candidates over ~20 instants, where
         # numpy's per-call cost would be most of it)
-        limit_s = self._s[1:-1].tolist() if segments else []
-        limits = self._seg_speed.tolist()
+        limit_s, limits = self._inner_s, self._seg_list
         out = np.empty((len(shares), len(t)))
         v0 = max(self._v, 0.0)
         for c, share in enumerate(shares):
@@ -745,8 +746,9 @@ class PathController:
         corners = np.zeros(0, dtype=int)
         if v_free is not None and v_free > 0.0:
             reach = s_robot + v_free * cfg.yield_horizon + cfg.max_lookahead
-            corners = ((self._s >= s_robot - 2.0 * cfg.max_lookahead) & (self._s <= reach)
-                       & (self._vertex_speed < v_free)).nonzero()[0]
+            j0 = int(self._s.searchsorted(s_robot - 2.0 * cfg.max_lookahead))
+            j1 = int(self._s.searchsorted(reach, 'right'))
+            corners = j0 + (self._vertex_speed[j0:j1] < v_free).nonzero()[0]
         v_fast = max(v, v_free) if len(corners) else v
         people = obs.xy[None, :, :] + t[:, None, None] * obs.velocity[None, :, :]   # (T, k, 2)
         need = obs.radius + cfg.yield_clearance + cfg.tracking_margin  # (k,) from the box
