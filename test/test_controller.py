@@ -339,6 +339,40 @@ def test_turning_out_of_a_junction_the_yielding_predicts_speeding_up_past_the_co
     gaps = [float(np.min(np.hypot(*(row[9].xy - row[1:3]).T))) for row in log]
     assert min(gaps) > 2.0
 
+def test_the_junction_check_judges_a_turn_onto_a_slower_walkway_at_that_walkways_speed():
+    # trip 100062 / mission 100016 (seed 1): turning onto a 0.8 m/s spur, the robot was
+    # let into the junction on a prediction that sped it up past the corner to the
+    # walkway's 1.4 m/s; on the spur it stayed in the junction longer, and the walker it
+    # had judged clear caught it there. Whoever the check lets it in with, the robot as it
+    # really drives through keeps its distance from
+    cfg = ControllerConfig(yield_horizon=4.0, junction_radius=0.0, turn_onto_path_distance=0.0,
+                           junction_stop_distance=3.5, junction_release_margin=0.3)
+
+    def controller():
+        ctrl = PathController(cfg)
+        ctrl.set_junctions(np.array([[15.0, 0.0], [60.0, 0.0]]))
+        ctrl.set_path(np.array([[0.0, 0.0], [15.0, 0.0], [15.0, -20.0]]), np.array([1.4, 0.8]))
+        ctrl.reset_motion(1.4)
+        return ctrl
+
+    _, log = drive(controller(), (10.0, 0.0, 0.0), 20.0)      # its own drive, nobody about
+    traj = np.array([row[1:4] for row in log])
+    t = np.array([row[0] for row in log])
+    in_junction = (traj[:, 0] > 15.0 - 3.5 + cfg.footprint_box[0]) & (traj[:, 1] > -3.5 - 0.35)
+    let_in = 0
+    for x0 in np.arange(16.0, 30.0, 0.1):       # a walker crossing the spur 3 m down it
+        w0, wv = np.array([x0, -3.0]), np.array([-1.2, 0.0])
+        obs = Obstacles(w0[None], wv[None], np.array([0.3]))
+        if not controller()._crossing_clear(traj[0, :2], 10.0, 1.4, obs, 11.5, 18.5):
+            continue
+        let_in += 1
+        walker = w0 + t[:, None] * wv
+        gap = box_gap(walker - traj[:, :2], np.cos(traj[:, 2]), np.sin(traj[:, 2]),
+                      cfg.footprint_box) - 0.3
+        assert gap[in_junction].min() > 0.5 * cfg.yield_clearance, x0
+    assert 0 < let_in < 140                     # some walkers are clear, some are not
+
+
 def test_goes_through_a_junction_nobody_crosses_at_full_speed():
     # one walker in a lane of the robot's own walkway (going the other way), one on the
     # crossing walkway who reaches the junction long after the robot has left it

@@ -622,8 +622,10 @@ class PathController:
         t = np.arange(0.0, t_end + 1e-9, cfg.yield_step)
         inner = (self._s >= s_in) & (self._s <= s_out) & (self._vertex_speed < v)
         if inner.any():
+            # (with the segments' limits: past a corner onto a slower spur the robot does
+            # not speed up to the walkway's limit; trip 100062, mission 100016)
             s_pred = self._through_corners(s_robot, v, self._s[inner],
-                                           self._vertex_speed[inner], t)
+                                           self._vertex_speed[inner], t, segments=True)
         else:
             t_end = min(t_end, (s_out - x0 - s_robot) / max(v, cfg.min_regulated_speed) + 2.0)
             t = t[t <= t_end + 1e-9]
