@@ -19,7 +19,8 @@ from delivery_robot_nav.common.maps import OccupancyMap
 from delivery_robot_nav.perception.costmap import CostmapConfig, RollingCostmap
 from delivery_robot_nav.perception.depth import CameraModel, DepthConfig, DepthObstacleExtractor
 from delivery_robot_nav.perception.lidar import (Clusters, SegmentationConfig, centers,
-                                                 scan_points, segment, summarize)
+                                                 is_full_circle, partly_hidden, scan_points,
+                                                 segment, summarize)
 from delivery_robot_nav.perception.static_map import StaticMap, static_fraction
 from delivery_robot_nav.perception.tracker import Detection, Tracker, TrackerConfig, TrackSet
 
@@ -38,6 +39,8 @@ class DetectorConfig:
     max_object_width: float = 2.5       # m, wider unexplained clusters are not tracked
     max_round_width: float = 1.0        # m, centroid correction up to this width
     track_range: float = 15.0           # m, clusters farther than this are not tracked
+    hidden_margin: float = 0.2          # m, a return this much nearer beside a cluster's
+                                        # edge hides part of it
     depth_track_margin: float = 0.2     # m, depth points this near a tracked object are its
 
 
@@ -109,8 +112,10 @@ class ObstacleDetector:
         tracked = ~static & (clusters.width <= cfg.max_object_width) & near
         t1 = clock()
         idx = np.flatnonzero(tracked)
+        partial = partly_hidden(clusters, pts, ranges, rmin, cfg.hidden_margin,
+                                is_full_circle(len(ranges), angle_increment))
         tracks = self.tracker.update(t, Detection(ctr[idx], clusters.width[idx],
-                                                  clusters.depth[idx]))
+                                                  clusters.depth[idx], partial[idx]))
         t2 = clock()
         # points of objects that move (or are too new to tell) go to the objects layer
         # (this scan only), with a disc for every confirmed track hidden this scan; the

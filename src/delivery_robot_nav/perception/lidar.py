@@ -13,7 +13,9 @@ bench/bench_perception.py and `delivery-nav evaluate-perception`):
 Clusters are summarized by centroid, width (across the line of sight), depth (along it)
 and point count. For small round objects (people, poles) the points lie on the near half
 of the outline, evenly spaced in bearing, so their centroid is pi r / 4 nearer to the
-sensor than the object's centre; `centers` moves it back.
+sensor than the object's centre; `centers` moves it back. A cluster whose edge beam has a
+nearer return beside it is partly hidden behind that nearer object (`partly_hidden`): its
+width is not the object's, and its centre is uncertain by what is hidden.
 """
 from __future__ import annotations
 
@@ -82,14 +84,23 @@ def segment_scan_order(points: ScanPoints, angle_increment: float, beams: int,
                           | (step > cfg.max_missing_beams + 1)])
     labels = np.cumsum(new) - 1
     # a full circle: the last and the first point may be one segment
-    full_circle = abs(beams * angle_increment - 2.0 * math.pi) < 1e-6
-    if full_circle and labels[-1] > 0:
+    if is_full_circle(beams, angle_increment) and labels[-1] > 0:
         wrap_step = points.beam[0] + beams - points.beam[-1]
         r = min(points.ranges[0], points.ranges[-1])
         limit = _breakpoint(np.array([r]), np.array([wrap_step * angle_increment]), cfg)[0]
         if wrap_step <= cfg.max_missing_beams + 1 and np.hypot(*(xy[0] - xy[-1])) <= limit:
             labels[labels == labels[-1]] = 0
     return labels
+
+
+def is_full_circle(beams: int, angle_increment: float) -> bool:
+    """The beams go all the way round: from the last one, one increment (within half of
+    one) leads back to the first. A field of view given to a few digits (6.2832 rad for
+    360 degrees) is one: until 2026-12-02 only an exact 2 pi was, and every person
+    straight behind the robot was split at the scan's seam into two clusters, two tracks
+    and a phantom velocity."""
+    step = abs(float(angle_increment))
+    return beams > 1 and abs(beams * step - 2.0 * math.pi) <= 0.5 * step
 
 
 def _breakpoint(r: np.ndarray, dphi: np.ndarray, cfg: SegmentationConfig) -> np.ndarray:
@@ -185,3 +196,43 @@ def centers(clusters: Clusters, sensor_xy: np.ndarray, max_round_width: float) -
     dist = np.maximum(np.hypot(away[:, 0], away[:, 1]), 1e-6)
     shift = np.where(clusters.width <= max_round_width, clusters.width * (math.pi / 8.0), 0.0)
     return out + away / dist[:, None] * shift[:, None]
+
+
+
+def partly_hidden(clusters: Clusters, points: ScanPoints, ranges: np.ndarray,
+                  range_min: float, margin: float, full_circle: bool) -> np.ndarray:
+    """(k,) bool: a cluster whose first or last beam has a neighbouring beam with a return
+    more than `margin` nearer (or too near to measure: below range_min) is partly hidden
+    behind something in front of it (a person walking between the lidar and another),
+    so its points show only part of the object. A neighbour with no return, or a farther
+    one, is the object's own outline. full_circle: the scan's last beam neighbours its
+    first (a cluster may wrap round the seam)."""
+    k = len(clusters)
+    if k == 0:
+        return np.zeros(0, dtype=bool)
+    ranges = np.asarray(ranges, dtype=float)
+    beams = len(ranges)
+    member = clusters.point_cluster >= 0
+    label, beam = clusters.point_cluster[member], points.beam[member]
+    seen = np.full(beams, np.nan)               # each beam's range, if it is a point
+    seen[points.beam] = points.ranges
+    groups = np.arange(k) * beams
+
+    def extremes(b):                            # (k,) first and last beam of each cluster
+        key = np.sort(label * beams + b)
+        return (key[np.searchsorted(key, groups)] - groups,
+                key[np.searchsorted(key, groups + beams) - 1] - groups)
+
+    lo, hi = extremes(beam)
+    # a cluster over the seam of a full circle spans (nearly) all beams by index: its
+    # edges are found with the beams counted from the opposite side
+    shift = np.where(full_circle & (hi - lo > beams // 2), beams // 2, 0)
+    if shift.any():
+        lo, hi = extremes((beam + shift[label]) % beams)
+    hidden = np.zeros(k, dtype=bool)
+    for edge, step in (((lo - shift) % beams, -1), ((hi - shift) % beams, 1)):
+        neighbour = edge + step
+        inside = (neighbour >= 0) & (neighbour < beams)
+        beside = np.where(inside | full_circle, ranges[neighbour % beams], np.inf)
+        hidden |= (np.isfinite(beside) & (beside < seen[edge] - margin)) | (beside < range_min)
+    return hidden
