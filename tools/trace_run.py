@@ -10,6 +10,11 @@ S * 100003 + i, and so is mission i.
     .venv/bin/python tools/trace_run.py --trip 100040 --from 136 --to 146
     .venv/bin/python tools/trace_run.py --mission 16 --from 392 --to 406 --every 4
     .venv/bin/python tools/trace_run.py --trip 197 --closest      # when and with whom
+    .venv/bin/python tools/trace_run.py --trip 197 --from 139.5 --to 140.5 --tracks 7
+
+`--tracks R` adds, under each printed cycle, the tracked obstacles within R m that the
+controller was given: id, position, velocity with its standard deviation, age and time
+since the last detection (a phantom velocity shows there).
 """
 import argparse
 import math
@@ -38,6 +43,8 @@ def main(argv=None) -> int:
     ap.add_argument('--to', dest='t1', type=float, default=math.inf)
     ap.add_argument('--every', type=int, default=1, help='print every Nth control cycle')
     ap.add_argument('--people', type=int, default=3, help='nearest people shown')
+    ap.add_argument('--tracks', type=float, default=0.0, metavar='R',
+                    help='also print the tracks within R m of the robot')
     ap.add_argument('--closest', action='store_true',
                     help='print only the closest approach to a person over the whole run')
     args = ap.parse_args(argv)
@@ -67,6 +74,14 @@ def main(argv=None) -> int:
         print(f'{sim.time:7.2f} ({s.x:7.2f},{s.y:7.2f},{math.degrees(s.yaw):6.1f}) '
               f'v {s.v:5.2f} cmd ({out.v:5.2f},{out.w:5.2f}) {out.reason[:28]:28s} {near}',
               flush=True)
+        tr = loop.tracks
+        if args.tracks > 0.0 and tr is not None:
+            for i in np.flatnonzero(np.hypot(*(tr.xy - (s.x, s.y)).T) <= args.tracks):
+                sd = np.sqrt(np.maximum(np.diag(tr.cov[i])[2:], 0.0))
+                print(f'          track {tr.ids[i]:4d} ({tr.xy[i, 0]:7.2f},{tr.xy[i, 1]:7.2f}) '
+                      f'v ({tr.velocity[i, 0]:5.2f},{tr.velocity[i, 1]:5.2f}) '
+                      f'sd ({sd[0]:.2f},{sd[1]:.2f}) age {tr.age[i]:5.1f} s, '
+                      f'seen {tr.time_since_update[i]:.2f} s ago')
 
     if args.trip is not None:
         row = run_campus_trip(args.trip, observer=observe)

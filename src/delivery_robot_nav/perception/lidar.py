@@ -198,7 +198,6 @@ def centers(clusters: Clusters, sensor_xy: np.ndarray, max_round_width: float) -
     return out + away / dist[:, None] * shift[:, None]
 
 
-
 def partly_hidden(clusters: Clusters, points: ScanPoints, ranges: np.ndarray,
                   range_min: float, margin: float, full_circle: bool) -> np.ndarray:
     """(k,) bool: a cluster whose first or last beam has a neighbouring beam with a return
