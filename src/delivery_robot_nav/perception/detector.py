@@ -170,7 +170,7 @@ class ObstacleDetector:
         free = np.clip(free, 0.0, reach)
         a = np.asarray(angles, dtype=float) + lyaw + pose[2]
         polygon = sensor + free[:, None] * np.column_stack([np.cos(a), np.sin(a)])
-        if len(a) > 1 and abs(a[-1] - a[0]) < 2.0 * math.pi - 1.5 * abs(a[1] - a[0]):
+        if len(a) > 1 and not is_full_circle(len(a), a[1] - a[0]):
             # a fan narrower than the full circle closes through the sensor, not along the
             # chord from its last beam to its first (which would cut behind the sensor and
             # clear cells it never saw)

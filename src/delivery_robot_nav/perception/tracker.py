@@ -171,18 +171,16 @@ class Tracker:
         tr.x, tr.P = _cv_predict(x0, P0, dt, self._q)
         tr.mu = prior
 
-    def _measurement_variance(self, det: Detection) -> np.ndarray:
+    def _measurement_variance(self, width: np.ndarray, partial: np.ndarray) -> np.ndarray:
         """Of each detection's centre, per axis. A partly hidden one (someone walking
         between the lidar and it) shows only part of the object: its centre may be off
         by up to half of what it misses of `partial_view_width` (trip 197: a sliver
         0.14 m wide of a walker behind another put its centre 0.2 m off; the track it
         updated jumped to 1.9 m/s across the robot's way)."""
         c = self.cfg
-        var = (c.measurement_stddev + c.measurement_stddev_per_width * det.width) ** 2
-        if det.partial is not None:
-            missing = np.maximum(c.partial_view_width - det.width, 0.0) / 2.0
-            var = var + np.where(det.partial, missing ** 2, 0.0)
-        return var
+        var = (c.measurement_stddev + c.measurement_stddev_per_width * width) ** 2
+        missing = np.maximum(c.partial_view_width - width, 0.0) / 2.0
+        return var + np.where(partial, missing ** 2, 0.0)
 
     # ------------------------------------------------------------------ one scan
     def update(self, t: float, det: Detection) -> TrackSet:
@@ -194,7 +192,9 @@ class Tracker:
         self.t = t
         tr, c = self.tracks, self.cfg
         m = len(det.xy)
-        r = self._measurement_variance(det)                    # (m,)
+        partial = (np.zeros(m, dtype=bool) if det.partial is None
+                   else np.asarray(det.partial, dtype=bool))
+        r = self._measurement_variance(det.width, partial)     # (m,)
         assigned_t = np.zeros(0, dtype=np.int64)
         assigned_d = np.zeros(0, dtype=np.int64)
         if len(tr) and m:
@@ -215,8 +215,7 @@ class Tracker:
             tr.updated[assigned_t] = t
             tr.hits[assigned_t] += 1
             # size smoothing, from what was seen whole (a partly hidden one is smaller)
-            w = 0.2 if det.partial is None else np.where(det.partial[assigned_d], 0.0, 0.2)
-            w = np.broadcast_to(w, assigned_d.shape)[:, None]
+            w = np.where(partial[assigned_d], 0.0, 0.2)[:, None]
             tr.size[assigned_t] = (1 - w) * tr.size[assigned_t] + w * np.column_stack(
                 [det.width[assigned_d], det.depth[assigned_d]])
         self._vote(assigned_t)
