@@ -11,7 +11,8 @@ Prints one JSON object: {key: {"median_ms", "p99_ms", "real_time_factor", ...}},
 *_ms numbers are wall milliseconds per simulated second. The drive is repeated (`--repeats`,
 fresh simulator each time) and `real_time_factor` is the median repeat, with the slowest
 and fastest beside it: this machine's speed drifts between runs. `sim_lockstep_depth` adds
-the 64 x 48 depth camera at 10 Hz.
+the 64 x 48 depth camera at 10 Hz. `sensor_ray_model`: each sensor's cast in the ray model
+against the collision model (scene.py), same scene and rays, same run.
 
     python bench/bench_sim_lockstep.py [--json] [--sim-seconds 60] [--repeats 3] [--only sim_lockstep]
 """
@@ -85,6 +86,42 @@ def raw_raycast(sim: Simulator, repeats: int = 2000) -> dict:
             'real_time_factor_at_10hz': round(1.0 / (scan_s * sim.cfg.lidar.rate_hz), 1)}
 
 
+def ray_models(sim: Simulator, repeats: int = 300) -> dict:
+    """The sensors' casts in the ray model against the same casts in the collision model
+    (where each pedestrian is a body of its own, as the simulator cast before the ray
+    model), same scene, same rays; and whether the two agree hit for hit."""
+    import mujoco
+    from delivery_robot_nav.sim.sensors import _planar_pose
+    scene, out = sim.scene, {}
+    sensors = [('lidar', sim.lidar, sim.lidar.base_T_laser, scene.lidar_groups,
+                sim.cfg.lidar.range_max + 1.0)]
+    if sim.camera is not None:
+        sensors.append(('depth_camera', sim.camera, sim.camera.base_T_optical,
+                        scene.camera_groups, sim.cfg.depth_camera.range_max * 1.5))
+    for name, sensor, base_T, groups, cutoff in sensors:
+        origin, rot = _planar_pose(sim.state, base_T)
+        dirs = np.ascontiguousarray(sensor._local_dirs @ rot.T).ravel()
+        n = len(sensor._local_dirs)
+        row = {'rays': n}
+        hits = {}
+        for label, model, data in (('ray_model', scene.ray_model, scene.ray_data),
+                                   ('collision_model', scene.model, scene.data)):
+            geom, dist = np.zeros(n, np.int32), np.zeros(n)
+            samples = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                mujoco.mj_multiRay(model, data, origin, dirs, groups, 1, -1, geom, dist, None,
+                                   n, cutoff)
+                samples.append(time.perf_counter() - t0)
+            row[f'{label}_median_ms'] = round(float(np.median(samples)) * 1e3, 4)
+            hits[label] = (geom.copy(), dist.copy())
+        row['ratio'] = round(row['ray_model_median_ms'] / row['collision_model_median_ms'], 3)
+        row['same_hits'] = bool(all(np.array_equal(a, b) for a, b in
+                                    zip(hits['ray_model'], hits['collision_model'])))
+        out[name] = row
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--json', action='store_true', help='print one JSON line only')
@@ -106,8 +143,9 @@ def main():
     results['sim_lockstep'] = lockstep
     if args.only is None:
         results['mujoco_raw_raycast_720'] = raw
-        depth, _ = run(args.sim_seconds / 4, depth=True)
+        depth, depth_sim = run(args.sim_seconds / 4, depth=True)
         results['sim_lockstep_depth'] = depth
+        results['sensor_ray_model'] = ray_models(depth_sim)
     text = json.dumps(results)
     if not args.json:
         text = json.dumps(results, indent=2)

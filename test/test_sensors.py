@@ -189,3 +189,31 @@ def test_sensor_rates(write_sdf):
     assert counts['ScanReading'] == pytest.approx(100, abs=2)
     assert counts['GnssReading'] == pytest.approx(50, abs=2)
     assert counts['DepthReading'] == pytest.approx(100, abs=2)
+
+
+STANDING_FAR_OFF = '''
+<actor name="walker"><pose>0 0 0 0 0 0</pose><script><loop>false</loop>
+  <delay_start>0</delay_start><auto_start>true</auto_start><trajectory id="0" type="walk">
+  <waypoint><time>0</time><pose>60 0 1 0 0 0</pose></waypoint>
+  <waypoint><time>100</time><pose>60 0.1 1 0 0 0</pose></waypoint>
+</trajectory></script></actor>'''
+
+
+def test_a_pedestrian_far_from_every_static_shape_is_seen(write_sdf):
+    # The sensors' rays skip a body whose bounding sphere they miss; pedestrians live in
+    # the world body of the ray model, whose bounds the static shapes alone would set (a
+    # wall 55 m behind the robot here)
+    sim = make_sim(write_sdf(WALL.format(x=5.0) + STANDING_FAR_OFF), start=(57.0, 0.0, 0.0),
+                   **NOISELESS)
+    scan = first(sim, ScanReading)
+    laser_x = sim.robot.frame('laser_link')[0, 3]
+    angles = scan.angle_min + scan.angle_increment * np.arange(len(scan.ranges))
+    ahead = int(np.argmin(np.abs(angles)))
+    radius = sim.cfg.actors.radius
+    assert scan.ranges[ahead] == pytest.approx(60.0 - radius - 57.0 - laser_x, abs=1e-3)
+    assert scan.hit_actor[ahead] == 0
+    # the depth camera sees the person too (and nothing else: no ground in this world)
+    depth = first(sim, DepthReading).depth
+    seen = depth[np.isfinite(depth)]
+    assert len(seen) > 50
+    assert seen.min() > 1.5 and seen.max() < 3.5
