@@ -37,7 +37,10 @@ class LikelihoodField:
         self._log_p_padded = np.pad(self.log_p, 1, constant_values=self.log_p_outside).ravel()
         self.free = occ.grid == 0
         gy, gx = np.gradient(self.distance.astype(float), occ.resolution)
-        self._grad = (gx.astype(np.float32), gy.astype(np.float32))
+        # distance, d/dx, d/dy side by side: one gather per corner serves all three
+        self._field = np.stack([self.distance, gx.astype(np.float32), gy.astype(np.float32)],
+                               axis=-1).reshape(-1, 3)
+        self.distance = self._field[:, 0].reshape(self.shape)
 
     def log_likelihood(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
         """Per-endpoint log-likelihood (any shape); outside the map: the random floor."""
@@ -55,15 +58,22 @@ class LikelihoodField:
         r0 = np.floor(fy).astype(np.int64)
         ax, ay = fx - c0, fy - r0
         h, w = self.shape
+        f = self._field
+        if xs.size and r0.min() >= 0 and r0.max() < h - 1 and c0.min() >= 0 and \
+                c0.max() < w - 1:          # the usual case: every point inside the map
+            i = r0 * w + c0
+            a, b = ax[..., None], ay[..., None]
+            out = ((1 - a) * (1 - b) * f[i] + a * (1 - b) * f[i + 1]
+                   + (1 - a) * b * f[i + w] + a * b * f[i + w + 1])
+            return out[..., 0], out[..., 1], out[..., 2]
         inside = (r0 >= 0) & (r0 < h - 1) & (c0 >= 0) & (c0 < w - 1)
-        d = np.full(xs.shape, self.cfg.max_distance)
-        gx = np.zeros(xs.shape)
-        gy = np.zeros(xs.shape)
-        r, c, a, b = r0[inside], c0[inside], ax[inside], ay[inside]
-        for out, grid in ((d, self.distance), (gx, self._grad[0]), (gy, self._grad[1])):
-            out[inside] = ((1 - a) * (1 - b) * grid[r, c] + a * (1 - b) * grid[r, c + 1]
-                           + (1 - a) * b * grid[r + 1, c] + a * b * grid[r + 1, c + 1])
-        return d, gx, gy
+        out = np.zeros(xs.shape + (3,))
+        out[..., 0] = self.cfg.max_distance
+        i = r0[inside] * w + c0[inside]
+        a, b = ax[inside][:, None], ay[inside][:, None]
+        out[inside] = ((1 - a) * (1 - b) * f[i] + a * (1 - b) * f[i + 1]
+                       + (1 - a) * b * f[i + w] + a * b * f[i + w + 1])
+        return out[..., 0], out[..., 1], out[..., 2]
 
     def sample_free(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """n uniformly random points (n, 2) on free cells (rejection sampling)."""

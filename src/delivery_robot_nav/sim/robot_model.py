@@ -1,6 +1,7 @@
 """The robot as the simulator and tf_static need it, read from the one URDF (urdf/)."""
 from __future__ import annotations
 
+import functools
 import io
 import math
 from contextlib import redirect_stderr
@@ -34,9 +35,10 @@ class RobotModel:
     wheel_separation: float
     collision_boxes: list[tuple[np.ndarray, np.ndarray]]   # (base_T_box, size xyz)
 
-    @property
+    @functools.cached_property
     def footprint(self) -> tuple[float, float, float, float]:
-        """(xmin, ymin, xmax, ymax) of the collision boxes projected on the ground, m."""
+        """(xmin, ymin, xmax, ymax) of the collision boxes projected on the ground, m
+        (computed once: the evaluations ask for it at every simulator step)."""
         pts = []
         for m, size in self.collision_boxes:
             half = np.asarray(size) / 2.0
