@@ -158,6 +158,53 @@ def test_correlated_gnss_errors_are_averaged_with_an_honest_covariance():
     assert white_inside < 0.6
 
 
+def _joseph_reference(x, P, H, R, z_minus_hx):
+    """The textbook EKF correction, Joseph form, for comparison."""
+    S = H @ P @ H.T + R
+    K = P @ H.T @ np.linalg.inv(S)
+    I_KH = np.eye(len(x)) - K @ H
+    return x + K @ z_minus_hx, I_KH @ P @ I_KH.T + K @ R @ K.T
+
+
+@pytest.mark.parametrize('seed', range(5))
+def test_ekf_closed_form_updates_match_the_joseph_form(seed):
+    rng = np.random.default_rng(seed)
+    ekf = PlanarEkf(EkfConfig(gate_probability=0.999999))
+    ekf.initialize(0.0, (1.0, 2.0, 0.3), np.eye(3) * 0.2)
+    A = rng.normal(size=(8, 8))
+    ekf.P = A @ A.T * 0.05 + np.eye(8) * 0.01      # correlated, as after some driving
+    ekf.x[3:6] = 0.8, 0.1, 0.002
+    n = len(ekf.x)
+    # yaw rate: measures w + b_g
+    x0, P0 = ekf.x.copy(), ekf.P.copy()
+    H = np.zeros((1, n))
+    H[0, 4] = H[0, 5] = 1.0
+    assert ekf.update_yaw_rate(0.0, 0.15, 1e-3)
+    x_ref, P_ref = _joseph_reference(x0, P0, H, np.array([[1e-3]]),
+                                     np.array([0.15 - x0[4] - x0[5]]))
+    assert np.allclose(ekf.x, x_ref, rtol=0, atol=1e-12)
+    assert np.allclose(ekf.P, P_ref, rtol=0, atol=1e-12)
+    # wheel twist: measures v and w
+    x0, P0 = ekf.x.copy(), ekf.P.copy()
+    H = np.zeros((2, n))
+    H[0, 3] = H[1, 4] = 1.0
+    assert ekf.update_twist(0.0, 0.7, 0.05, 4e-4, 9e-4)
+    x_ref, P_ref = _joseph_reference(x0, P0, H, np.diag([4e-4, 9e-4]),
+                                     np.array([0.7 - x0[3], 0.05 - x0[4]]))
+    assert np.allclose(ekf.x, x_ref, rtol=0, atol=1e-12)
+    assert np.allclose(ekf.P, P_ref, rtol=0, atol=1e-12)
+    # a map pose (the general path)
+    x0, P0 = ekf.x.copy(), ekf.P.copy()
+    H = np.zeros((3, n))
+    H[0, 0] = H[1, 1] = H[2, 2] = 1.0
+    R = np.diag([0.01, 0.01, 0.001])
+    assert ekf.update_pose(0.0, (1.1, 1.9, 0.32), R)
+    x_ref, P_ref = _joseph_reference(x0, P0, H, R, np.array([1.1, 1.9, 0.32]) - x0[:3])
+    assert np.allclose(ekf.x, x_ref, rtol=0, atol=1e-12)
+    assert np.allclose(ekf.P, P_ref, rtol=0, atol=1e-12)
+    assert np.array_equal(ekf.P, ekf.P.T)
+
+
 # ------------------------------------------------------------------ likelihood field
 
 def test_likelihood_field_distances_and_gradient():
@@ -171,6 +218,26 @@ def test_likelihood_field_distances_and_gradient():
     far = field.log_likelihood(np.array([10.0]), np.array([10.5]))
     outside = field.log_likelihood(np.array([-50.0]), np.array([6.0]))
     assert on_wall[0] > far[0] and outside[0] == pytest.approx(math.log(0.1))
+
+
+def test_likelihood_field_lookup_is_the_same_for_a_point_alone_or_among_outside_ones():
+    field = LikelihoodField(room_map(), FieldConfig())
+    rng = np.random.default_rng(3)
+    xs, ys = rng.uniform(0.5, 11.0, 50), rng.uniform(0.5, 11.0, 50)
+    inside = field.distance_gradient(xs, ys)          # every point in the map
+    xs_mixed, ys_mixed = np.append(xs, [-40.0, 5.0]), np.append(ys, [5.0, 80.0])
+    mixed = field.distance_gradient(xs_mixed, ys_mixed)
+    for a, b in zip(inside, mixed):
+        assert np.array_equal(a, b[:50])
+    d, gx, gy = (m[50:] for m in mixed)
+    assert np.all(d == FieldConfig().max_distance) and not gx.any() and not gy.any()
+    # bilinear between cell centres: halfway between two centres is their mean
+    h, w = field.shape
+    i, j = 40, 55
+    x = field.origin[0] + (j + 1.0) * field.resolution     # between columns j and j + 1
+    y = field.origin[1] + (i + 0.5) * field.resolution     # on row i's centre
+    d_mid = field.distance_gradient(np.array([x]), np.array([y]))[0][0]
+    assert d_mid == pytest.approx(0.5 * (field.distance[i, j] + field.distance[i, j + 1]))
 
 
 # ------------------------------------------------------------------ particle filter

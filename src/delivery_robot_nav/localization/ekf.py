@@ -69,8 +69,6 @@ class PlanarEkf:
         self._identity = np.eye(N)
         self.gnss_error_variance = 9.0      # m^2 per axis, stationary; the receiver's report
         self.configure(cfg)
-        self._H_twist = np.zeros((2, N))
-        self._H_twist[0, V] = self._H_twist[1, W] = 1.0
 
     def configure(self, cfg: EkfConfig):
         """Apply a (new) configuration; the state is kept."""
@@ -140,7 +138,7 @@ class PlanarEkf:
         x[BN] *= phi
         F[BE, BE] = F[BN, BN] = phi
         self.P = F @ self.P @ F.T
-        self.P[np.diag_indices(N)] += self._q_rate * dt
+        self.P.flat[::N + 1] += self._q_rate * dt
         q_gnss = self.gnss_error_variance * (1.0 - phi * phi)
         self.P[BE, BE] += q_gnss
         self.P[BN, BN] += q_gnss
@@ -148,11 +146,20 @@ class PlanarEkf:
     # ------------------------------------------------------------------ updates
     def _update(self, kind: str, innovation: np.ndarray, H: np.ndarray, R: np.ndarray,
                 gate: bool = True) -> bool:
-        if not (np.all(np.isfinite(innovation)) and np.all(np.isfinite(R))):
+        if not (np.isfinite(innovation).all() and np.isfinite(R).all()):
             self.counters.bump(self.counters.rejected_invalid, kind)
             return False
-        PHt = self.P @ H.T
-        S = H @ PHt + R
+        return self._correct(kind, innovation, self.P @ H.T, H, R, gate)
+
+    def _correct(self, kind: str, innovation: np.ndarray, PHt: np.ndarray, H: np.ndarray | None,
+                 R: np.ndarray, gate: bool, S: np.ndarray | None = None) -> bool:
+        """The gated update with P H^T given (and S = H P H^T + R, when the caller has it
+        cheaper than the matrix product). The covariance update is P - K S K^T, made
+        exactly symmetric; with the optimal gain this is the Joseph form's result, at a
+        third of its matrix products (the filter runs ~300 updates per simulated second,
+        replays included)."""
+        if S is None:
+            S = H @ PHt + R
         S_inv = _inverse(S)
         if S_inv is None:
             self.counters.bump(self.counters.rejected_invalid, kind)
@@ -164,27 +171,54 @@ class PlanarEkf:
         K = PHt @ S_inv
         self.x = self.x + K @ innovation
         self.x[YAW] = (self.x[YAW] + math.pi) % (2.0 * math.pi) - math.pi
-        I_KH = self._identity - K @ H
-        self.P = I_KH @ self.P @ I_KH.T + K @ R @ K.T      # Joseph form: stays symmetric PSD
+        P = self.P - K @ PHt.T
+        self.P = 0.5 * (P + P.T)
         self.counters.bump(self.counters.accepted, kind)
         return True
 
     def update_twist(self, t: float, v: float, w: float, var_v: float, var_w: float) -> bool:
         """Wheel-odometry body velocities."""
         self.predict(t)
-        H = self._H_twist
-        z = np.array([v, w], dtype=float)
+        x, P = self.x, self.P
+        iv, iw = v - float(x[V]), w - float(x[W])
+        # H selects v and w: P H^T is two columns of P, S = H P H^T + R four of its entries
+        a, b = float(P[V, V]) + var_v, float(P[V, W])
+        c, d = float(P[W, V]), float(P[W, W]) + var_w
+        det = a * d - b * c
+        if not all(map(math.isfinite, (iv, iw, var_v, var_w, det))) or det == 0.0:
+            self.counters.bump(self.counters.rejected_invalid, 'twist')
+            return False
         # not gated: the wheels are the backbone of the prediction, and a real change of
         # speed (braking) would otherwise look like an outlier to a filter that lags it
-        return self._update('twist', z - H @ self.x, H, np.diag([var_v, var_w]), gate=False)
+        PHt = P[:, V:W + 1]
+        K = PHt @ np.array([[d, -b], [-c, a]]) / det
+        self.x = x + K @ np.array([iv, iw])
+        self.x[YAW] = (self.x[YAW] + math.pi) % (2.0 * math.pi) - math.pi
+        self.P = P - K @ PHt.T
+        self.counters.bump(self.counters.accepted, 'twist')
+        return True
 
     def update_yaw_rate(self, t: float, wz: float, var: float) -> bool:
-        """IMU gyro z: measures w + b_g."""
+        """IMU gyro z: measures w + b_g. A scalar update, in closed form (the IMU's 100 Hz
+        make it the most frequent one)."""
         self.predict(t)
-        H = np.zeros((1, N))
-        H[0, W] = H[0, BG] = 1.0
-        return self._update('yaw_rate', np.array([wz - self.x[W] - self.x[BG]]), H,
-                            np.array([[var]]))
+        x, P = self.x, self.P
+        innovation = wz - x[W] - x[BG]
+        ph = P[:, W] + P[:, BG]                    # P H^T with H = e_w + e_bg
+        s = float(ph[W] + ph[BG]) + var
+        if not (math.isfinite(innovation) and math.isfinite(var)) or not (
+                s != 0.0 and math.isfinite(s)):
+            self.counters.bump(self.counters.rejected_invalid, 'yaw_rate')
+            return False
+        d2 = innovation * innovation / s
+        if not math.isfinite(d2) or d2 > self._gate[1]:
+            self.counters.bump(self.counters.rejected_gate, 'yaw_rate')
+            return False
+        self.x = x + ph * (innovation / s)
+        self.x[YAW] = (self.x[YAW] + math.pi) % (2.0 * math.pi) - math.pi
+        self.P = P - np.outer(ph, ph) / s          # symmetric as computed
+        self.counters.bump(self.counters.accepted, 'yaw_rate')
+        return True
 
     def update_gnss(self, t: float, en, cov, offset=(0.0, 0.0)) -> bool:
         """A GNSS fix (east, north in the map frame) of the antenna at `offset` (base frame).
