@@ -7,7 +7,9 @@ motion.py); it is the geometry engine: `mj_multiRay` for the lidar and the depth
 Geom groups: 0 static obstacles that cross the lidar plane, 1 pedestrians, 2 ground planes,
 3 the robot body, 4 static obstacles wholly above or below the lidar plane (tree crowns,
 planters, curbs). The base drives on flat ground, so the lidar plane is at a fixed height
-and its rays skip group 4; the depth camera sees every group but the robot.
+and its rays skip group 4; the depth camera sees every group but the robot. The sensors
+cast into a second model of the same geoms (`ray_model`, see `_build_ray_model`), whose
+group 5 holds two bounding markers no sensor sees.
 """
 from __future__ import annotations
 
