@@ -232,6 +232,11 @@ class Probe(Node):
             self.create_subscription(kind, topic, self._keep(topic), qos_profile_sensor_data)
 
     def _keep(self, topic):
+        if topic == 'tf':
+            # the first transform of base_link: the localization node's map -> odom on /tf
+            # may come first (it did in a fresh clone)
+            return lambda msg: self.msgs.setdefault(topic, msg) if any(
+                tr.child_frame_id == C.BASE_FRAME for tr in msg.transforms) else None
         return lambda msg: self.msgs.setdefault(topic, msg)
 
     def spin_until(self, done, seconds):
