@@ -58,21 +58,21 @@ class LikelihoodField:
         r0 = np.floor(fy).astype(np.int64)
         ax, ay = fx - c0, fy - r0
         h, w = self.shape
-        f = self._field
-        if xs.size and r0.min() >= 0 and r0.max() < h - 1 and c0.min() >= 0 and \
-                c0.max() < w - 1:          # the usual case: every point inside the map
-            i = r0 * w + c0
-            a, b = ax[..., None], ay[..., None]
-            out = ((1 - a) * (1 - b) * f[i] + a * (1 - b) * f[i + 1]
-                   + (1 - a) * b * f[i + w] + a * b * f[i + w + 1])
-            return out[..., 0], out[..., 1], out[..., 2]
-        inside = (r0 >= 0) & (r0 < h - 1) & (c0 >= 0) & (c0 < w - 1)
+        # the usual case, every point inside the map, needs no masking
+        inside = None if xs.size and r0.min() >= 0 and r0.max() < h - 1 and \
+            c0.min() >= 0 and c0.max() < w - 1 else \
+            (r0 >= 0) & (r0 < h - 1) & (c0 >= 0) & (c0 < w - 1)
+        i, a, b = r0 * w + c0, ax, ay
+        if inside is not None:
+            i, a, b = i[inside], a[inside], b[inside]
+        a, b, f = a[..., None], b[..., None], self._field
+        values = ((1 - a) * (1 - b) * f[i] + a * (1 - b) * f[i + 1]
+                  + (1 - a) * b * f[i + w] + a * b * f[i + w + 1])
+        if inside is None:
+            return values[..., 0], values[..., 1], values[..., 2]
         out = np.zeros(xs.shape + (3,))
         out[..., 0] = self.cfg.max_distance
-        i = r0[inside] * w + c0[inside]
-        a, b = ax[inside][:, None], ay[inside][:, None]
-        out[inside] = ((1 - a) * (1 - b) * f[i] + a * (1 - b) * f[i + 1]
-                       + (1 - a) * b * f[i + w] + a * b * f[i + w + 1])
+        out[inside] = values
         return out[..., 0], out[..., 1], out[..., 2]
 
     def sample_free(self, n: int, rng: np.random.Generator) -> np.ndarray:

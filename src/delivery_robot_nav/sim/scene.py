@@ -160,7 +160,7 @@ class Scene:
             self.data.mocap_pos[:, :2] = xy
             self.data.mocap_pos[:, 2] = 0.0
             self._ray_actor_xpos[:, :2] = xy
-            self._ray_actor_xpos[:, 2] = 0.0 + self._actor_half_height
+            self._ray_actor_xpos[:, 2] = self._actor_half_height
 
     def set_robot_pose(self, x: float, y: float, yaw: float):
         q = self.data.qpos
