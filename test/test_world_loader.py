@@ -54,6 +54,24 @@ def test_campus_walkers_walk_through_their_loops_without_jumping(repo):
             f'{actor.name} moves at {speed[worst]:.1f} m/s at t = {t[worst]:.2f} s'
 
 
+def test_an_actors_positions_are_its_poses_without_the_heading():
+    """positions_at (the crowd's spacing check) gives poses_at's x, y to the bit: before
+    the start, while waiting, looping, past the end of a one-shot script and not started."""
+    from delivery_robot_nav.common.world import Actor
+
+    times = np.array([0.0, 2.0, 2.0, 5.5, 9.0])
+    poses = np.array([[0.0, 0.0, 0.0, 0.0], [2.0, 1.0, 0.0, 0.5], [2.0, 1.0, 0.0, 3.0],
+                      [-1.0, 4.0, 0.0, -3.0], [0.3, -0.7, 0.0, 1.0]])
+    t = np.linspace(-3.0, 40.0, 4001)
+    for loop, delay, auto in ((True, 0.0, True), (True, 1.7, True), (False, 0.5, True),
+                              (True, 0.0, False)):
+        actor = Actor('a', times, poses, loop=loop, delay_start=delay, auto_start=auto)
+        xy = actor.positions_at(t)
+        assert xy.shape == (len(t), 2)
+        assert np.array_equal(xy, actor.poses_at(t)[:, :2])
+    assert np.ptp(Actor('a', times, poses).positions_at(t), axis=0).min() > 1.0
+
+
 def _barn_reference(path):
     """Cylinder positions read independently with ElementTree, <state> poses winning."""
     root = ET.parse(path).getroot()

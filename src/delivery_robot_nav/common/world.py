@@ -93,6 +93,22 @@ class Actor:
 
     def poses_at(self, t: np.ndarray) -> np.ndarray:
         """Vectorized pose_at for an array of times."""
+        i, a = self._segments_at(t)
+        p0, p1 = self.poses[i], self.poses[i + 1]
+        out = p0 + a * (p1 - p0)
+        out[:, 3] = wrap_angle(p0[:, 3] + a[:, 0] * wrap_angle(p1[:, 3] - p0[:, 3]))
+        return out
+
+    def positions_at(self, t: np.ndarray) -> np.ndarray:
+        """(n, 2) world x, y at the times t: poses_at's first two columns, without the
+        heading (the crowd's spacing check samples whole walks every 0.05 s)."""
+        i, a = self._segments_at(t)
+        p0, p1 = self.poses[i, :2], self.poses[i + 1, :2]
+        return p0 + a * (p1 - p0)
+
+    def _segments_at(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Waypoint index of the segment each time falls in, and the fraction (n, 1) of
+        the way along it."""
         local = np.asarray(t, dtype=float) - self.delay_start
         if not self.auto_start:
             local = np.zeros_like(local)
@@ -103,10 +119,7 @@ class Actor:
         i = np.clip(np.searchsorted(self.times, local, side='right') - 1, 0, len(self.times) - 2)
         t0, t1 = self.times[i], self.times[i + 1]
         a = np.where(t1 > t0, (local - t0) / np.where(t1 > t0, t1 - t0, 1.0), 1.0)[:, None]
-        p0, p1 = self.poses[i], self.poses[i + 1]
-        out = p0 + a * (p1 - p0)
-        out[:, 3] = wrap_angle(p0[:, 3] + a[:, 0] * wrap_angle(p1[:, 3] - p0[:, 3]))
-        return out
+        return i, a
 
     def velocity_at(self, t: float, dt: float = 1e-3) -> np.ndarray:
         """World velocity (vx, vy) at time t, by central difference."""

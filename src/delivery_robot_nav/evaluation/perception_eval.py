@@ -86,13 +86,13 @@ def crowd_actors(route: np.ndarray, n: int, rng: np.random.Generator,
 
     def path_of(j: int, fine: int) -> np.ndarray:
         if j not in paths[fine]:
-            paths[fine][j] = walks[j].poses_at(grids[fine])[:, :2]
+            paths[fine][j] = walks[j].positions_at(grids[fine])
         return paths[fine][j]
 
     candidate: dict[int, np.ndarray] = {}      # the paths made for the walk being drawn
 
     def too_close(actor: Actor, near: np.ndarray, fine: int) -> bool:
-        path = candidate[fine] = actor.poses_at(grids[fine])[:, :2]
+        path = candidate[fine] = actor.positions_at(grids[fine])
         return any(np.min(np.hypot(*(path - path_of(j, fine)).T)) < min_separation
                    for j in near)
 
