@@ -126,6 +126,23 @@ def test_evaluate_missions_writes_rows_plots_and_a_progress_bar(tmp_path):
     assert (tmp_path / 'missions.png').stat().st_size > 20_000
 
 
+def test_evaluate_with_a_checkpoint_runs_only_the_trips_it_lacks(tmp_path):
+    """A batch stopped and started again (here: one trip, then two) keeps what it ran; a
+    checkpoint of other settings is refused with the file and the setting."""
+    ckpt, first, second = tmp_path / 'trips.jsonl', tmp_path / 'a.json', tmp_path / 'b.json'
+    common = ('evaluate', '--scenario', 'campus', '--pedestrians', 2, '--checkpoint', ckpt)
+    cli(*common, '--trips', 1, '--json', first)
+    cli(*common, '--trips', 2, '--json', second)
+    a, b = json.loads(first.read_text())['rows'], json.loads(second.read_text())['rows']
+    assert [r['seed'] for r in b] == [0, 1]
+    assert b[0] == a[0]                  # read back, not run again (its wall time is the same)
+    assert len(ckpt.read_text().splitlines()) == 3
+    proc = cli('evaluate', '--scenario', 'campus', '--pedestrians', 3, '--checkpoint', ckpt,
+               '--trips', 2, check=False)
+    assert proc.returncode == 2
+    assert 'trips.jsonl' in proc.stderr and 'pedestrians 2 (this batch: 3)' in proc.stderr
+
+
 def test_compare_shows_summary_changes_and_the_trips_whose_outcome_changed(tmp_path):
     """The tuning loop's last step, on two results in the shape evaluate --json writes."""
     def result(rate, speed, outcomes):

@@ -235,8 +235,13 @@ def cmd_evaluate(args) -> int:
     from tqdm import tqdm
 
     from delivery_robot_nav.evaluation import navigation_eval as nav_eval
+    from delivery_robot_nav.evaluation.batch import CheckpointError
 
     if args.scenario == 'barn':
+        if args.checkpoint:
+            print('error: --checkpoint is for campus trips and missions (50 BARN worlds take '
+                  'minutes)', file=sys.stderr)
+            return 2
         worlds = Path(args.worlds) if args.worlds else \
             share_path().parent / 'shared' / 'benchmarks' / 'barn' / 'worlds'
         total, unit = len(list(worlds.glob('world_*.world'))), 'world'
@@ -267,11 +272,16 @@ def cmd_evaluate(args) -> int:
             from delivery_robot_nav.evaluation.mission_eval import (evaluate_missions,
                                                                     plot_missions)
             result = evaluate_missions(args.missions, args.seed, args.workers, args.stations,
-                                       args.pedestrians, not args.no_localization, progress)
+                                       args.pedestrians, not args.no_localization, progress,
+                                       checkpoint=args.checkpoint)
         else:
             result = nav_eval.evaluate_campus_trips(
                 args.trips, args.seed, 10 if args.pedestrians is None else args.pedestrians,
-                args.workers, progress)
+                args.workers, progress, args.checkpoint)
+    except CheckpointError as exc:
+        bar.close()
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
     finally:
         bar.close()
     if args.json:
@@ -444,6 +454,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--workers', type=int, default=1, help='parallel processes (1)')
     p.add_argument('--json', default=None, help='write the summary and rows to this file')
+    p.add_argument('--checkpoint', default=None, metavar='FILE',
+                   help='campus: append each finished trip or mission to FILE (JSON lines) and, '
+                   'started again with it, run only the ones it lacks (also after raising '
+                   '--trips / --missions); refused when FILE was written with other settings '
+                   'or another version of the stack')
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser('compare', help='two evaluate --json results side by side',

@@ -19,12 +19,12 @@ import dataclasses
 import functools
 import math
 import time
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
 from delivery_robot_nav.common.maps import OccupancyMap, load_map
 from delivery_robot_nav.common.paths import share_path
+from delivery_robot_nav.evaluation.batch import run_seeds
 from delivery_robot_nav.evaluation.localization_eval import localizer_config_for
 from delivery_robot_nav.evaluation.navigation_eval import NavigationLoop, trip_crowd
 from delivery_robot_nav.localization.estimator import Localizer
@@ -198,25 +198,19 @@ def graph_station(graph: RouteGraph, name: str) -> str:
 
 def evaluate_missions(missions: int, seed: int = 0, workers: int = 1, stations: int = 3,
                       pedestrians: int | None = None, localization: bool = True,
-                      progress=None, handover_time: float | None = None) -> dict:
+                      progress=None, handover_time: float | None = None,
+                      checkpoint: str | None = None) -> dict:
     """`missions` missions (seeds seed * 100003 + i); the summary and per-mission rows.
     real_time_factor: simulated seconds per wall second of one worker (the sum of the
-    missions' simulated time over the sum of their wall time)."""
+    missions' simulated time over the sum of their wall time). checkpoint: a file that
+    keeps every finished mission; a batch started again with it runs only the missing
+    ones (evaluation/batch.py)."""
     seeds = [seed * 100003 + i for i in range(missions)]
-    args = ([stations] * missions, [pedestrians] * missions, [localization] * missions,
-            [None] * missions, [handover_time] * missions)
-    rows = []
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            for row in pool.map(run_mission, seeds, *args):
-                rows.append(row)
-                if progress:
-                    progress(row)
-    else:
-        for row in map(run_mission, seeds, *args):
-            rows.append(row)
-            if progress:
-                progress(row)
+    run = functools.partial(run_mission, stations=stations, pedestrians=pedestrians,
+                            localization=localization, handover_time=handover_time)
+    rows = run_seeds(run, seeds, workers, progress, checkpoint, 'campus_missions',
+                     {'seed': seed, 'stations': stations, 'pedestrians': pedestrians,
+                      'localization': localization, 'handover_time': handover_time})
     sq = [r['localization_rmse_m'] ** 2 for r in rows if r['localization_rmse_m'] is not None]
     return {'scenario': 'campus_missions', 'missions': len(rows), 'seed': seed,
             'stations_per_mission': stations, 'localization': localization,

@@ -19,6 +19,7 @@ every other input is what the nodes get.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -29,6 +30,7 @@ import numpy as np
 from delivery_robot_nav.common.maps import OccupancyMap, load_map
 from delivery_robot_nav.common.params import ParamError, flatten
 from delivery_robot_nav.common.paths import share_path
+from delivery_robot_nav.evaluation.batch import run_seeds
 from delivery_robot_nav.common.world import load_world
 from delivery_robot_nav.perception.config import detector_config, load_detection_params
 from delivery_robot_nav.evaluation.perception_eval import (TruthPoses, crowd_actors,
@@ -398,20 +400,12 @@ def _trim(pts: np.ndarray, margin: float) -> np.ndarray:
 
 
 def evaluate_campus_trips(trips: int, seed: int = 0, pedestrians: int = 10, workers: int = 1,
-                          progress=None) -> dict:
+                          progress=None, checkpoint: str | None = None) -> dict:
+    """`trips` trips (seeds seed * 100003 + i); checkpoint: as for evaluate_missions."""
     seeds = [seed * 100003 + i for i in range(trips)]
-    rows = []
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            for row in pool.map(run_campus_trip, seeds, [pedestrians] * trips):
-                rows.append(row)
-                if progress:
-                    progress(row)
-    else:
-        for s in seeds:
-            rows.append(run_campus_trip(s, pedestrians))
-            if progress:
-                progress(rows[-1])
+    rows = run_seeds(functools.partial(run_campus_trip, pedestrians=pedestrians), seeds,
+                     workers, progress, checkpoint, 'campus_trips',
+                     {'seed': seed, 'pedestrians': pedestrians})
     ok = [r for r in rows if r['success']]
     cte = [r['cross_track_rms_m'] ** 2 * r['cross_track_samples'] for r in rows
            if r['cross_track_rms_m'] is not None]
