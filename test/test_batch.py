@@ -1,5 +1,6 @@
 """Seeded batches with a checkpoint: resumed, extended, refused, repaired."""
 import json
+import time
 
 import pytest
 
@@ -10,6 +11,17 @@ from delivery_robot_nav.evaluation.batch import CheckpointError, run_seeds
 def square(seed: int) -> dict:
     """A run: a row that depends on its seed alone (module level: workers pickle it)."""
     return {'seed': seed, 'outcome': 'success', 'value': seed * seed}
+
+
+RAN = {}          # the folder square_but_not_4 marks its runs in (forked workers inherit it)
+
+
+def square_but_not_4(seed: int) -> dict:
+    (RAN['dir'] / str(seed)).touch()
+    if seed == 4:
+        raise RuntimeError('run 4 failed')
+    time.sleep(0.05)
+    return square(seed)
 
 
 class Counting:
@@ -55,6 +67,22 @@ def test_workers_fill_the_checkpoint_as_runs_end(tmp_path):
     assert sorted(r['seed'] for r in kept) == list(range(6))
     # and without a checkpoint, the same rows
     assert run_seeds(square, list(range(6)), workers=2) == rows
+
+
+def test_a_run_that_raises_stops_the_batch_and_keeps_what_ended(tmp_path):
+    """The error comes out at once (the runs not started are dropped, not run to the end
+    of a long batch first); the rows that ended before it stay in the checkpoint."""
+    path = tmp_path / 'm.jsonl'
+    RAN['dir'] = tmp_path / 'ran'
+    RAN['dir'].mkdir()
+    with pytest.raises(RuntimeError, match='run 4 failed'):
+        run_seeds(square_but_not_4, list(range(200)), workers=2, checkpoint=path, kind='k',
+                  settings=SETTINGS)
+    kept = [json.loads(line)['seed'] for line in path.read_text().splitlines()[1:]]
+    assert 4 not in kept and len(kept) < 50
+    assert len(list(RAN['dir'].iterdir())) < 50            # the other 150 never ran
+    assert all(json.loads(line) == square(json.loads(line)['seed'])
+               for line in path.read_text().splitlines()[1:])
 
 
 def test_another_batchs_checkpoint_is_refused_naming_what_differs(tmp_path, monkeypatch):

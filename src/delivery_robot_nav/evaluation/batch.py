@@ -80,8 +80,16 @@ def run_seeds(fn: Callable[[int], dict], seeds: list[int], workers: int = 1,
 
         if workers > 1 and len(todo) > 1:
             with ProcessPoolExecutor(workers) as pool:
-                for job in as_completed([pool.submit(fn, s) for s in todo]):
-                    finished(job.result())
+                jobs = [pool.submit(fn, s) for s in todo]
+                try:
+                    for job in as_completed(jobs):
+                        finished(job.result())
+                except BaseException:
+                    # a run that raised, Ctrl-C: the runs not started are not started
+                    # (leaving the pool would otherwise wait for all of them)
+                    for job in jobs:
+                        job.cancel()
+                    raise
         else:
             for s in todo:
                 finished(fn(s))
