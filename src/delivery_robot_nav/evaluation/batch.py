@@ -1,4 +1,5 @@
-"""Seeded runs (campus trips, missions) over worker processes, with an optional checkpoint.
+"""Seeded runs (campus trips, missions; BARN worlds) over worker processes, with an
+optional checkpoint.
 
 A long batch has to survive being stopped: 1000 missions take about 17 hours on two cores
 today. With a checkpoint file, every run that ends is appended to it at once, as one JSON
@@ -46,31 +47,31 @@ def stack_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def run_seeds(fn: Callable[[int], dict], seeds: list[int], workers: int = 1,
+def run_seeds(fn: Callable, seeds: list, workers: int = 1,
               progress: Callable[[dict], None] | None = None,
               checkpoint: str | Path | None = None, kind: str = '',
               settings: dict | None = None) -> list[dict]:
-    """fn(seed) for every seed, in `workers` processes (fn picklable when workers > 1);
-    rows in the order of `seeds`, each holding its 'seed'. checkpoint: the file that keeps
-    the finished rows of the batch described by kind and settings (JSON values); rows
-    already there are not run again. progress(row) after each row, resumed ones first."""
+    """fn(seed) for every seed (any hashable run argument: a seed, a world file), in
+    `workers` processes (fn picklable when workers > 1); the rows in the order of `seeds`.
+    checkpoint: the file that keeps the finished rows of the batch described by kind and
+    settings (JSON values), each row holding its seed under 'seed'; rows already there are
+    not run again. progress(row) after each row, resumed ones first."""
     header = {'checkpoint': FORMAT, 'kind': kind, 'settings': settings or {},
               'stack': stack_fingerprint() if checkpoint is not None else None}
-    done: dict[int, dict] = {}
+    done: dict = {}
     out = None
     if checkpoint is not None:
         done = _resume(Path(checkpoint), header)
         out = open(checkpoint, 'a', encoding='utf-8')
     try:
-        wanted = set(seeds)
-        for seed in seeds:
-            if seed in done and progress:
-                progress(done[seed])
-        rows = {s: r for s, r in done.items() if s in wanted}
+        rows = {s: done[s] for s in seeds if s in done}
+        if progress:
+            for row in rows.values():
+                progress(row)
         todo = [s for s in seeds if s not in rows]
 
-        def finished(row: dict):
-            rows[row['seed']] = row
+        def finished(seed, row: dict):
+            rows[seed] = row
             if out is not None:
                 out.write(json.dumps(row) + '\n')
                 out.flush()
@@ -80,10 +81,10 @@ def run_seeds(fn: Callable[[int], dict], seeds: list[int], workers: int = 1,
 
         if workers > 1 and len(todo) > 1:
             with ProcessPoolExecutor(workers) as pool:
-                jobs = [pool.submit(fn, s) for s in todo]
+                jobs = {pool.submit(fn, s): s for s in todo}
                 try:
                     for job in as_completed(jobs):
-                        finished(job.result())
+                        finished(jobs[job], job.result())
                 except BaseException:
                     # a run that raised, Ctrl-C: the runs not started are not started
                     # (leaving the pool would otherwise wait for all of them)
@@ -92,7 +93,7 @@ def run_seeds(fn: Callable[[int], dict], seeds: list[int], workers: int = 1,
                     raise
         else:
             for s in todo:
-                finished(fn(s))
+                finished(s, fn(s))
     finally:
         if out is not None:
             out.close()

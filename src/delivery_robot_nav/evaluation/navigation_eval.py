@@ -22,7 +22,6 @@ import dataclasses
 import functools
 import math
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +29,8 @@ import numpy as np
 from delivery_robot_nav.common.maps import OccupancyMap, load_map
 from delivery_robot_nav.common.params import ParamError, flatten
 from delivery_robot_nav.common.paths import share_path
-from delivery_robot_nav.evaluation.batch import run_seeds
 from delivery_robot_nav.common.world import load_world
+from delivery_robot_nav.evaluation.batch import run_seeds
 from delivery_robot_nav.perception.config import detector_config, load_detection_params
 from delivery_robot_nav.evaluation.perception_eval import (TruthPoses, crowd_actors,
                                                           feed_localizer)
@@ -265,19 +264,8 @@ def evaluate_barn(worlds_dir: str, config_file: str | None = None, workers: int 
         files = files[:limit]
     if not files:
         raise FileNotFoundError(f'{worlds_dir}: no world_*.world files')
-    rows = []
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            futures = [pool.submit(run_barn_world, str(f), config_file, seed) for f in files]
-            for f in futures:
-                rows.append(f.result())
-                if progress:
-                    progress(rows[-1])
-    else:
-        for f in files:
-            rows.append(run_barn_world(str(f), config_file, seed))
-            if progress:
-                progress(rows[-1])
+    rows = run_seeds(functools.partial(run_barn_world, config_file=config_file, seed=seed),
+                     [str(f) for f in files], workers, progress)
     n = len(rows)
     ok = [r for r in rows if r['success']]
     return {'scenario': 'barn', 'worlds': n,
