@@ -209,6 +209,28 @@ def test_waits_for_someone_crossing_a_junction_before_it_not_in_it():
     assert any(row[7] == 'waiting to cross a junction' for row in log)
 
 
+def test_a_crossing_in_a_walkways_middle_is_waited_for_like_a_junction():
+    # a place where people cross the walkway (the route graph's crossing node, on no
+    # edge: in the middle of the path's one segment), and someone walking towards the
+    # robot in the lane 1.8 m beside its way who reaches it when the robot would: the
+    # robot waits before the crossing as before a junction; without the crossing it
+    # drives on by
+    walker = np.array([[27.0, 1.8, -1.1, 0.0]])
+    cfg = ControllerConfig(yield_horizon=4.0, junction_radius=2.0, turn_onto_path_distance=0.5,
+                           junction_stop_distance=3.5)
+    for crossings, waits in ((np.array([[15.0, 0.0]]), True), (np.zeros((0, 2)), False)):
+        ctrl = PathController(cfg)
+        ctrl.set_junctions(crossings)
+        ctrl.set_path(np.array([[0.0, 0.0], [30.0, 0.0]]), np.array([1.4]))
+        np.testing.assert_allclose(ctrl._junction_s, [15.0] if waits else [])
+        pose, log = drive(ctrl, (0.0, 0.0, 0.0), 40.0, walker)
+        waited = [row for row in log if row[7] == 'waiting to cross a junction']
+        assert bool(waited) == waits
+        if waits:
+            assert max(row[1] + 0.35 for row in waited) <= 15.0 - 3.5 + 0.05
+        assert np.hypot(pose[0] - 30.0, pose[1]) < 0.06              # and then goes on
+
+
 def test_waiting_at_the_shipped_junction_line_keeps_clear_of_the_crossing_walkways_outer_lane():
     """The campus walkways are 6 m wide and people walk up to 2.5 m off a walkway's
     centre. The robot waiting at the shipped junction line must keep the clearance to

@@ -33,3 +33,17 @@ def test_a_polyline_gives_what_the_functions_give_for_any_shape_of_query():
     seg = np.diff(pts, axis=0)
     assert np.allclose(u, seg[i0] / np.hypot(seg[i0][..., 0], seg[i0][..., 1])[..., None])
     assert np.array_equal(line.points_at(2.5), points_at(pts, cum, 2.5))   # a scalar
+
+
+def test_nearest_gives_each_points_foot_on_every_segment():
+    line = Polyline(PATH)
+    s, miss = line.nearest(np.array([[4.0, 2.0], [1.0, 0.2], [-3.0, 5.0]]))
+    assert s.shape == miss.shape == (3, 3)
+    # (4, 2): 1 m beside the second segment's middle, its foot there at s = 5
+    assert s[0, 1] == 5.0 and miss[0, 1] == 1.0
+    assert np.allclose([s[1, 0], miss[1, 0]], [1.0, 0.2])
+    # beyond the last segment's end: the end itself
+    assert s[2, 2] == 11.0 and np.isclose(miss[2, 2], np.hypot(2.0, 1.0))
+    # the nearest segment's foot is project's
+    for xy, row_s, row_m in zip(np.array([[4.0, 2.0], [1.0, 0.2]]), s, miss):
+        assert np.isclose(row_s[row_m.argmin()], project(PATH, xy)[0])

@@ -51,7 +51,7 @@ def test_routes_are_the_fastest_networkx_finds(campus):
     for u, v, d in g.edges(data=True):
         d['time'] = d['length'] / d['speed'] + d['cost']
     rng = np.random.default_rng(0)
-    nodes = list(g.nodes)
+    nodes = [n for n in g.nodes if g.degree(n)]        # (crossings are nodes on no edge)
     for _ in range(30):
         a, b = (nodes[i] for i in rng.choice(len(nodes), 2, replace=False))
         route = campus.plan(g.nodes[a]['xy'], g.nodes[b]['xy'])
@@ -70,6 +70,59 @@ def test_junctions_are_the_nodes_where_three_or_more_walkways_meet():
                             'properties': {'id': 99, 'startid': 1, 'endid': 4,
                                            'metadata': {'speed_limit': 1.0}}})
     np.testing.assert_allclose(RouteGraph.from_geojson(doc).junctions(), [[10.0, 0.0]])
+
+
+def test_crossings_are_nodes_marked_so_and_count_where_people_cross():
+    doc = square()
+    # a crossing in the bottom edge's middle (a node on no edge) and one at corner 3
+    doc['features'].append({'type': 'Feature',
+                            'geometry': {'type': 'Point', 'coordinates': [5, 0]},
+                            'properties': {'id': 4, 'frame': 'map',
+                                           'metadata': {'crossing': True}}})
+    doc['features'][3]['properties']['metadata'] = {'crossing': True}
+    g = RouteGraph.from_geojson(copy.deepcopy(doc))
+    np.testing.assert_allclose(g.crossings(), [[0.0, 10.0], [5.0, 0.0]])
+    np.testing.assert_allclose(g.junctions(), [[0.0, 10.0], [5.0, 0.0]])
+    assert len(g.junctions(with_crossings=False)) == 0
+    # routes do not go through a crossing node: it is on no edge
+    assert np.allclose(g.plan((0.0, 0.0), (10.0, 0.0)).points, [[0, 0], [10, 0]])
+    again = RouteGraph.from_geojson(json.loads(json.dumps(g.to_geojson())))
+    np.testing.assert_allclose(again.crossings(), g.crossings())
+    assert again.stations == g.stations
+    doc['features'][-1]['properties']['metadata'] = {'crossing': 'yes'}
+    with pytest.raises(RouteGraphError, match=r'feature 12 \(id 4\): metadata "crossing" '
+                                              'must be true or false'):
+        RouteGraph.from_geojson(doc)
+
+
+def test_the_campus_survey_finds_where_people_cross_walkways_away_from_junctions(repo):
+    """tools/make_route_graph.py's survey: a walker whose round ends with a crossing of
+    the walkway in its middle and one that crosses at a junction; only the first makes a
+    crossing, and only when it happens often enough."""
+    import importlib.util
+
+    from delivery_robot_nav.common.world import Actor
+
+    spec = importlib.util.spec_from_file_location('make_route_graph',
+                                                  repo / 'tools' / 'make_route_graph.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    lines = [('y', 0.0, -50.0, 50.0), ('x', 0.0, -50.0, 50.0)]          # junction (0, 0)
+    junctions = np.array([[0.0, 0.0]])
+
+    def walker(x_end):   # along y = -1.8 from x = -20 to x_end, across, and back at y = 1.8
+        yaw = np.zeros(5)
+        poses = np.array([[-20, -1.8], [x_end, -1.8], [x_end, 1.8], [-20, 1.8], [-20, -1.8]])
+        t = np.cumsum([0.0, x_end + 20, 3.0, x_end + 20, 3.0])
+        return Actor('w', t, np.column_stack([poses, np.ones(5), yaw]))
+
+    survey = {'hours': 1.0, 'per_hour': 4.0, 'junction_clear': 6.0}
+    # the walk ends at x = 25 (and x = -20: both ends count), about 38 rounds an hour
+    found = tool.survey_crossings([walker(25.0)], lines, junctions, survey)
+    assert found == [(-20.0, 0.0), (25.0, 0.0)]
+    assert tool.survey_crossings([walker(2.0)], lines, junctions, survey) == [(-20.0, 0.0)]
+    assert tool.survey_crossings([walker(25.0)], lines, junctions,
+                                 {**survey, 'per_hour': 50.0}) == []
 
 
 def test_start_and_goal_are_snapped_onto_edges_in_either_direction():

@@ -2,12 +2,21 @@
 """Generate config/campus_route_graph.geojson (Nav2 Route Server format) for the campus.
 
 The walkway layout comes from the world generator (tools/generate_campus_world.py, the one
-source of the campus): a node at every walkway crossing, at the foot of every station's
+source of the campus): a node wherever walkways meet, at the foot of every station's
 spur and at most `--spacing` m apart along the walkways; two-way edges along the walkway
 centrelines (speed limit `--walkway-speed`) and from each walkway to each station and the
 depot (`--spur-speed`). Every edge is checked against the campus map: a straight edge
 closer than `--clearance` m to a mapped obstacle is an error, so the graph never leads
 into a wall.
+
+Crossings: where people walk across a walkway away from its junctions (at the ends of
+their rounds), the graph has a node with metadata {"crossing": true}, on no edge. Path
+following treats it as it treats a junction (people may cross there; the robot waits
+before it rather than in it). They come from a survey of the campus's people: their
+walks in the world (the simulator's truth, standing in for a pedestrian count or the
+fleet's logged tracks) over `--survey-hours`, every place where at least
+`--crossings-per-hour` of them crossed a walkway's centre line more than `--junction-clear`
+m from a junction.
 
     .venv/bin/python tools/make_route_graph.py [-o config/campus_route_graph.geojson]
 """
@@ -33,7 +42,8 @@ def world_layout():
     return campus
 
 
-def build(spacing: float, walkway_speed: float, spur_speed: float, margin: float) -> dict:
+def build(spacing: float, walkway_speed: float, spur_speed: float, margin: float,
+          survey: dict) -> tuple[dict, list]:
     campus = world_layout()
     world = load_world(ROOT / 'worlds' / 'campus.sdf')
     x0, x1 = -campus.HALF_X + margin, campus.HALF_X - margin
@@ -41,7 +51,7 @@ def build(spacing: float, walkway_speed: float, spur_speed: float, margin: float
     lines = ([('y', y, x0, x1) for y in campus.WALKWAYS_Y]
              + [('x', x, y0, y1) for x in campus.WALKWAYS_X])
     stops = {i: {lo, hi} for i, (_, _, lo, hi) in enumerate(lines)}
-    for i, (axis, c, lo, hi) in enumerate(lines):       # crossings
+    for i, (axis, c, lo, hi) in enumerate(lines):       # where walkways meet
         for j, (axis2, c2, lo2, hi2) in enumerate(lines):
             if axis != axis2 and lo <= c2 <= hi and lo2 <= c <= hi2:
                 stops[i].add(c2)
@@ -78,7 +88,47 @@ def build(spacing: float, walkway_speed: float, spur_speed: float, margin: float
         edges += [(a, b, walkway_speed) for a, b in zip(ids[:-1], ids[1:])]
     for name, p, foot in spurs:
         edges.append((node(foot), node(p, name), spur_speed))
+    degree: dict[int, set] = {}
+    for a, b, _ in edges:
+        degree.setdefault(a, set()).add(b)
+        degree.setdefault(b, set()).add(a)
+    junctions = np.array([n['xy'] for n in nodes.values() if len(degree.get(n['id'], ())) >= 3])
+    # (a crossing at an existing node marks it; elsewhere it is a node of its own)
+    for xy in survey_crossings(world.actors, lines, junctions, survey):
+        node(xy)
+        nodes[(round(xy[0], 3), round(xy[1], 3))]['crossing'] = True
     return nodes, edges
+
+
+def survey_crossings(actors, lines, junctions: np.ndarray, survey: dict) -> list:
+    """Where people cross the walkways (lines: (axis, coordinate, lo, hi) centre lines)
+    more than survey['junction_clear'] m from any junction, at least
+    survey['per_hour'] times an hour over survey['hours'] h of their walks (sampled every
+    0.1 s): the crossing points on the centre lines, rounded to 0.1 m, sorted."""
+    t = np.arange(0.0, 3600.0 * survey['hours'], 0.1)
+    events = []
+    for actor in actors:
+        xy = actor.positions_at(t)
+        for axis, c, lo, hi in lines:
+            along, side = (xy[:, 0], xy[:, 1] - c) if axis == 'y' else (xy[:, 1], xy[:, 0] - c)
+            # a step from one side of the centre line to the other, on the walkway
+            left = side >= 0.0
+            flip = (left[:-1] != left[1:]) & (np.abs(side[:-1]) < 3.0) & \
+                (along[:-1] >= lo) & (along[:-1] <= hi)
+            for k in flip.nonzero()[0]:
+                a = float(along[k] + (along[k + 1] - along[k]) * side[k] / (side[k] - side[k + 1]))
+                events.append((a, c) if axis == 'y' else (c, a))
+    events = np.array(events).reshape(-1, 2)
+    if len(junctions):
+        far = np.hypot(*(events[:, None, :] - junctions[None, :, :]).transpose(2, 0, 1)).min(axis=1)
+        events = events[far > survey['junction_clear']]
+    sites = []
+    while len(events):
+        near = np.hypot(*(events - events[0]).T) <= 2.0
+        if near.sum() >= survey['per_hour'] * survey['hours']:
+            sites.append(tuple(round(float(v), 1) for v in events[near].mean(axis=0)))
+        events = events[~near]
+    return sorted(sites)
 
 
 def to_geojson(nodes, edges) -> dict:
@@ -87,6 +137,8 @@ def to_geojson(nodes, edges) -> dict:
         props = {'id': n['id'], 'frame': 'map'}
         if n['station']:
             props['metadata'] = {'station': n['station']}
+        elif n.get('crossing'):
+            props['metadata'] = {'crossing': True}
         feats.append({'type': 'Feature', 'geometry': {'type': 'Point',
                                                       'coordinates': list(n['xy'])},
                       'properties': props})
@@ -128,13 +180,23 @@ def main():
                         help='m between walkway ends and the campus fence (10)')
     parser.add_argument('--clearance', type=float, default=0.6,
                         help='m an edge must keep from mapped obstacles (0.6)')
+    parser.add_argument('--survey-hours', type=float, default=1.0,
+                        help="h of the people's walks surveyed for crossings (1)")
+    parser.add_argument('--crossings-per-hour', type=float, default=4.0,
+                        help='crossings an hour that make a place a crossing (4)')
+    parser.add_argument('--junction-clear', type=float, default=6.0,
+                        help='m from a junction (a walkway wide) where crossings are '
+                             "the junction's (6)")
     args = parser.parse_args()
-    nodes, edges = build(args.spacing, args.walkway_speed, args.spur_speed, args.margin)
+    survey = {'hours': args.survey_hours, 'per_hour': args.crossings_per_hour,
+              'junction_clear': args.junction_clear}
+    nodes, edges = build(args.spacing, args.walkway_speed, args.spur_speed, args.margin, survey)
     doc = to_geojson(nodes, edges)
     graph = check_clearance(doc, args.clearance)
     Path(args.output).write_text(json.dumps(doc, indent=1) + '\n')
     print(f'wrote {args.output}: {graph.graph.number_of_nodes()} nodes, '
-          f'{graph.graph.number_of_edges()} edges, stations {sorted(graph.stations)}')
+          f'{graph.graph.number_of_edges()} edges, stations {sorted(graph.stations)}, '
+          f'crossings {[tuple(map(float, xy)) for xy in graph.crossings()]}')
 
 
 if __name__ == '__main__':

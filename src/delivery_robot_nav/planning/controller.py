@@ -188,8 +188,9 @@ class PathController:
         self._roll_corners = True             # corner speeds from rollouts (corner_speed)
 
     def set_junctions(self, points):
-        """Where walkways meet (the route graph's nodes of degree >= 3), in the path's
-        frame: people walking past one may turn there and cross it (`junction_radius`).
+        """Where walkways meet (the route graph's nodes of degree >= 3) and where people
+        cross a walkway (its nodes marked as crossings), in the path's frame: people
+        walking past one may turn there and cross it (`junction_radius`).
         Kept across paths (detours keep the walkways' junctions)."""
         pts = np.asarray(points, dtype=float).reshape(-1, 2)
         if not np.all(np.isfinite(pts)):
@@ -199,12 +200,21 @@ class PathController:
 
     def _place_junctions(self):
         """Arc lengths of the path's vertices that are junctions (within 0.3 m of one; a
-        detour that leaves the walkways passes none), ascending."""
+        detour that leaves the walkways passes none), and of the points where the path
+        passes within 0.3 m of one elsewhere (a crossing in a walkway's middle, on no
+        edge of the route graph), ascending."""
         if self.path is None or not len(self._junctions):
             self._junction_s = np.zeros(0)
             return
         d = np.hypot(*(self.path[:, None, :] - self._junctions[None, :, :]).transpose(2, 0, 1))
-        self._junction_s = self._s[(d.min(axis=1) <= 0.3).nonzero()[0]]
+        at_vertex = self._s[(d.min(axis=1) <= 0.3).nonzero()[0]]
+        rest = self._junctions[d.min(axis=0) > 0.3]
+        if len(rest):
+            s_near, miss = self._line.nearest(rest)
+            passed = s_near[miss <= 0.3]
+            if len(passed):
+                at_vertex = np.unique(np.concatenate([at_vertex, passed]))
+        self._junction_s = at_vertex
 
     def set_path(self, points: np.ndarray, speed_limits: np.ndarray | None = None):
         pts = np.asarray(points, dtype=float).reshape(-1, 2)

@@ -55,6 +55,16 @@ class Polyline:
         i, f = self.locate(s)
         return self.points[i] + f[..., None] * self._vec[i]
 
+    def nearest(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For points xy (m, 2): the arc length (m, n-1) of the point of each segment
+        nearest to each, and the distance (m, n-1) to it."""
+        a, v = self.points[:-1], self._vec
+        L2 = np.maximum(np.einsum('ij,ij->i', v, v), 1e-12)
+        rel = xy[:, None, :] - a[None, :, :]                                     # (m, n-1, 2)
+        f = np.clip(np.einsum('mnj,nj->mn', rel, v) / L2, 0.0, 1.0)
+        miss = np.hypot(*(rel - f[..., None] * v[None]).transpose(2, 0, 1))
+        return self.cum[:-1][None, :] + f * np.sqrt(L2)[None, :], miss
+
     def frames_at(self, s) -> tuple[np.ndarray, np.ndarray]:
         """Points at arc lengths s and the path's unit directions there."""
         i, f = self.locate(s)

@@ -115,7 +115,10 @@ class RouteGraph:
                         all(isinstance(v, (int, float)) and math.isfinite(v) for v in xy[:2])):
                     fail(f'{where}: node coordinates must be two finite numbers, got {xy!r}')
                 frames.add(props.get('frame', 'map'))
-                g.add_node(fid, xy=np.array(xy[:2], dtype=float))
+                crossing = meta.get('crossing', False)
+                if not isinstance(crossing, bool):
+                    fail(f'{where}: metadata "crossing" must be true or false, got {crossing!r}')
+                g.add_node(fid, xy=np.array(xy[:2], dtype=float), crossing=crossing)
                 name = meta.get('station')
                 if name is not None:
                     if not isinstance(name, str) or not name:
@@ -162,8 +165,11 @@ class RouteGraph:
         names = {n: s for s, n in self.stations.items()}
         for n, data in self.graph.nodes(data=True):
             props = {'id': int(n), 'frame': self.frame}
-            if n in names:
-                props['metadata'] = {'station': names[n]}
+            meta = {'station': names[n]} if n in names else {}
+            if data.get('crossing'):
+                meta['crossing'] = True
+            if meta:
+                props['metadata'] = meta
             feats.append({'type': 'Feature', 'geometry': {
                 'type': 'Point', 'coordinates': [round(float(v), 3) for v in data['xy']]},
                 'properties': props})
@@ -254,11 +260,22 @@ class RouteGraph:
         q = a + f * d
         return _Snap(k, q, f, float(np.hypot(*(q - p))))
 
-    def junctions(self) -> np.ndarray:
-        """(n, 2) positions of the nodes where three or more walkways meet (either
-        direction counts once)."""
+    def junctions(self, with_crossings: bool = True) -> np.ndarray:
+        """(n, 2) positions of the places where people cross the robot's way: the nodes
+        where three or more walkways meet (either direction counts once), then (unless
+        with_crossings is false) those marked as crossings (`crossings()`)."""
         und = self.graph.to_undirected(as_view=True)
         xy = [self.graph.nodes[n]['xy'] for n in self.graph.nodes if und.degree(n) >= 3]
+        if with_crossings:
+            xy += [self.graph.nodes[n]['xy'] for n in self.graph.nodes
+                   if self.graph.nodes[n].get('crossing') and und.degree(n) < 3]
+        return np.array(xy, dtype=float).reshape(-1, 2)
+
+    def crossings(self) -> np.ndarray:
+        """(n, 2) positions of the nodes marked {"crossing": true}: places away from the
+        junctions where people walk across a walkway (a node of its own, on no edge, or
+        one on the walkway)."""
+        xy = [d['xy'] for _, d in self.graph.nodes(data=True) if d.get('crossing')]
         return np.array(xy, dtype=float).reshape(-1, 2)
 
     def station(self, name: str) -> np.ndarray:
