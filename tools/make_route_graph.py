@@ -10,7 +10,8 @@ closer than `--clearance` m to a mapped obstacle is an error, so the graph never
 into a wall.
 
 Crossings: where people walk across a walkway away from its junctions (at the ends of
-their rounds), the graph has a node with metadata {"crossing": true}, on no edge. Path
+their rounds), the graph has a node with metadata {"crossing": true}: a node of its own,
+on no edge, or the node already there (a walkway's end) marked so. Path
 following treats it as it treats a junction (people may cross there; the robot waits
 before it rather than in it). They come from a survey of the campus's people: their
 walks in the world (the simulator's truth, standing in for a pedestrian count or the
@@ -135,10 +136,11 @@ def to_geojson(nodes, edges) -> dict:
     feats = []
     for n in sorted(nodes.values(), key=lambda n: n['id']):
         props = {'id': n['id'], 'frame': 'map'}
-        if n['station']:
-            props['metadata'] = {'station': n['station']}
-        elif n.get('crossing'):
-            props['metadata'] = {'crossing': True}
+        meta = {'station': n['station']} if n['station'] else {}
+        if n.get('crossing'):
+            meta['crossing'] = True
+        if meta:
+            props['metadata'] = meta
         feats.append({'type': 'Feature', 'geometry': {'type': 'Point',
                                                       'coordinates': list(n['xy'])},
                       'properties': props})
