@@ -89,11 +89,8 @@ def build(spacing: float, walkway_speed: float, spur_speed: float, margin: float
         edges += [(a, b, walkway_speed) for a, b in zip(ids[:-1], ids[1:])]
     for name, p, foot in spurs:
         edges.append((node(foot), node(p, name), spur_speed))
-    degree: dict[int, set] = {}
-    for a, b, _ in edges:
-        degree.setdefault(a, set()).add(b)
-        degree.setdefault(b, set()).add(a)
-    junctions = np.array([n['xy'] for n in nodes.values() if len(degree.get(n['id'], ())) >= 3])
+    # the junctions as path following takes them (the graph so far has no crossings)
+    junctions = RouteGraph.from_geojson(to_geojson(nodes, edges), 'generated graph').junctions()
     # (a crossing at an existing node marks it; elsewhere it is a node of its own)
     for xy in survey_crossings(world.actors, lines, junctions, survey):
         node(xy)
